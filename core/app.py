@@ -1,0 +1,100 @@
+"""``create_app()``: the kernel's litestar application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar.config.app import AppConfig
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.stores.redis import RedisStore
+
+from core.audit.controllers import AuditController
+from core.auth.controllers import AuthController, MfaController
+from core.auth.middleware import auth_middleware
+from core.auth.users import ApiKeyController, UserController
+from core.db.engine import close_pool, start_pool
+from core.http.health import health, ready
+from core.http.logging import structlog_plugin
+from core.http.problems import problem_details_plugin
+from core.http.request_id import request_id_middleware
+from core.patients.controllers import PatientController
+from core.redis_client import close_redis, redis_client
+from core.settings import Settings, get_settings
+from core.tenancy.controllers import TenantController, signup
+
+THROTTLED_PATHS = ("/api/v1/auth/token", "/api/v1/auth/refresh", "/api/v1/signup")
+
+
+def _is_login(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path in THROTTLED_PATHS
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    settings.jwt_secret()  # fail at start-up, not at the first login
+    redis = redis_client(settings.redis_url or "")
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await start_pool(settings.db_pool_max_size)
+        try:
+            yield
+        finally:
+            await close_pool()
+            await close_redis()
+
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.login_rate_limit_per_minute),
+        check_throttle_handler=_is_login,
+        store="rate_limit",
+    )
+    prometheus = PrometheusConfig(app_name="carecoord", group_path=True)
+    return Litestar(
+        route_handlers=[
+            health,
+            ready,
+            signup,
+            AuthController,
+            MfaController,
+            UserController,
+            ApiKeyController,
+            TenantController,
+            PatientController,
+            AuditController,
+            PrometheusController,
+        ],
+        middleware=[request_id_middleware, rate_limit.middleware, prometheus.middleware, auth_middleware],
+        plugins=[problem_details_plugin, structlog_plugin()],
+        stores={"rate_limit": RedisStore(redis, namespace="carecoord-rate-limit")},
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="carecoord",
+            version="0.1.0",
+            description="Multi-tenant care coordination API. Errors are RFC 9457 problem details.",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                    "apiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
+                }
+            ),
+            security=[{"bearer": []}, {"apiKey": []}],
+        ),
+        request_max_body_size=1_048_576,
+        debug=False,
+        on_app_init=[_state(settings, redis)],
+    )
+
+
+def _state(settings: Settings, redis: Any) -> Any:
+    def init(config: AppConfig) -> AppConfig:
+        config.state.update({"settings": settings, "redis": redis})
+        return config
+
+    return init

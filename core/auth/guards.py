@@ -1,0 +1,27 @@
+"""Route guards: ``requires_permission(...)`` on every protected handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from core.auth.permissions import Permission
+from core.auth.principal import Principal
+
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+
+
+def requires_permission(permission: Permission) -> Guard:
+    """Allow the request only when the principal holds ``permission``."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal = connection.user
+        if not isinstance(principal, Principal) or not principal.can(permission):
+            raise PermissionDeniedException(f"Requires permission {permission.value}")
+
+    guard.__name__ = f"requires_{permission.name.lower()}"
+    return guard

@@ -1,0 +1,46 @@
+"""Piccolo declarations of users, refresh tokens and API keys (tenant-owned)."""
+
+from __future__ import annotations
+
+from piccolo.columns import UUID, Array, Boolean, Integer, Timestamptz, Varchar
+from piccolo.table import Table
+
+
+class User(Table, tablename="users"):
+    id = UUID(primary_key=True)
+    tenant_id = UUID()
+    email = Varchar(length=254)
+    full_name = Varchar(length=200)
+    role = Varchar(length=16, help_text="owner | admin | coordinator | clinician | viewer")
+    password_hash = Varchar(length=200)
+    status = Varchar(length=16, help_text="active | disabled")
+    totp_secret = Varchar(length=64, null=True)
+    mfa_enabled = Boolean(default=False)
+    totp_last_counter = Integer(null=True, help_text="last accepted TOTP step; blocks replay")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class RefreshToken(Table, tablename="refresh_tokens"):
+    id = UUID(primary_key=True)
+    tenant_id = UUID()
+    user_id = UUID()
+    family_id = UUID(help_text="all tokens rotated from one login; revoked together on reuse")
+    token_hash = Varchar(length=64)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True)
+    revoked_at = Timestamptz(null=True)
+    created_at = Timestamptz()
+
+
+class ApiKey(Table, tablename="api_keys"):
+    id = UUID(primary_key=True)
+    tenant_id = UUID()
+    name = Varchar(length=100)
+    prefix = Varchar(length=16)
+    secret_hash = Varchar(length=64)
+    scopes = Array(base_column=Varchar(length=64))
+    created_by = UUID()
+    created_at = Timestamptz()
+    last_used_at = Timestamptz(null=True)
+    revoked_at = Timestamptz(null=True)

@@ -1,0 +1,241 @@
+"""The ``carecoord`` command.
+
+``carecoord dev`` is what ``make dev`` runs: embedded PostgreSQL and Redis when
+``DATABASE_URL`` / ``REDIS_URL`` are unset, migrations, a demo tenant, then the
+service processes until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from core.settings import SettingsError, get_settings
+
+
+def _run(coro_factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    from core.platform import pool
+
+    async def main() -> Any:
+        async with pool():
+            return await coro_factory()
+
+    return asyncio.run(main())
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    os.environ["CARECOORD_DB_ROLE"] = "owner"
+    from core.db.migrate import migrate
+
+    asyncio.run(migrate(get_settings()))
+    print("migrations applied; app role ready")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from core.app import create_app
+
+    settings = get_settings()
+    config = uvicorn.Config(
+        create_app(settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+        server_header=False,
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def cmd_tenant_create(args: argparse.Namespace) -> int:
+    from core.platform import create_tenant
+    from core.tenancy.schemas import SignupRequest
+
+    request = SignupRequest(
+        organization_name=args.name,
+        slug=args.slug,
+        owner_email=args.owner_email,
+        owner_password=args.owner_password,
+        time_zone=args.time_zone,
+    )
+    tenant = _run(lambda: create_tenant(request))
+    print(json.dumps({"id": str(tenant.id), "slug": tenant.slug, "status": tenant.status}))
+    return 0
+
+
+def cmd_tenant_list(_: argparse.Namespace) -> int:
+    from core.platform import tenants
+
+    for tenant in _run(tenants):
+        print(f"{tenant.slug}\t{tenant.status}\t{tenant.plan}\t{tenant.id}\t{tenant.name}")
+    return 0
+
+
+def cmd_tenant_status(args: argparse.Namespace) -> int:
+    from core.platform import set_tenant_status
+
+    tenant = _run(lambda: set_tenant_status(args.slug, args.status))
+    print(f"{tenant.slug}\t{tenant.status}")
+    return 0
+
+
+def cmd_user_create(args: argparse.Namespace) -> int:
+    from core.auth.permissions import Role
+    from core.platform import create_user
+
+    user_id = _run(lambda: create_user(args.tenant, args.email, args.password, Role(args.role), args.name))
+    print(user_id)
+    return 0
+
+
+def cmd_demo(_: argparse.Namespace) -> int:
+    from core.platform import DEMO_EMAIL, DEMO_PASSWORD, DEMO_SLUG, seed_demo
+
+    created = _run(seed_demo)
+    print(
+        f"demo tenant {'created' if created else 'already present'}: "
+        f"tenant={DEMO_SLUG} email={DEMO_EMAIL} password={DEMO_PASSWORD}"
+    )
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from core.platform import describe, verify_audit
+
+    reports = _run(lambda: verify_audit(args.tenant))
+    for report in reports:
+        print(json.dumps(describe(report)))
+    broken = [r for r in reports if not r.ok]
+    print(f"{len(reports) - len(broken)} chain(s) intact, {len(broken)} tampered", file=sys.stderr)
+    return 1 if broken else 0
+
+
+def _child(*args: str) -> list[str]:
+    return [sys.executable, "-m", "core.cli", *args]
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """Embedded services if needed, migrate, seed, then serve until Ctrl-C."""
+    from core.embedded import export, start_embedded
+
+    data_dir = Path(os.environ.get("DATA_DIR", ".carecoord")).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key_file = data_dir / "secret_key"
+    if not os.environ.get("SECRET_KEY"):
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+        os.environ["SECRET_KEY"] = key_file.read_text().strip()
+    embedded = start_embedded(
+        data_dir, database=not os.environ.get("DATABASE_URL"), redis=not os.environ.get("REDIS_URL")
+    )
+    export(embedded)
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        subprocess.run(_child("migrate"), check=True)
+        subprocess.run(_child("demo"), check=True)
+        port = str(args.port or os.environ.get("PORT") or 8000)
+        children.append(subprocess.Popen(_child("serve", "--port", port)))
+        for extra in dev_processes():
+            children.append(subprocess.Popen(_child(*extra)))
+        print(f"carecoord is serving on http://127.0.0.1:{port}  (Ctrl-C stops everything)", flush=True)
+        while all(child.poll() is None for child in children):
+            try:
+                children[0].wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                continue
+        return max((child.returncode or 0) for child in children)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        embedded.stop()
+        print("carecoord stopped", flush=True)
+
+
+def dev_processes() -> list[list[str]]:
+    """Processes ``dev`` runs beside the API (workers and scheduler join here)."""
+    return []
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="carecoord", description="carecoord service and operator commands")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser("dev", help="embedded services + migrations + demo tenant + API, until Ctrl-C")
+    dev.add_argument("--port", type=int)
+    dev.set_defaults(func=cmd_dev)
+
+    serve = sub.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply migrations as the owner; create/refresh the app role").set_defaults(
+        func=cmd_migrate
+    )
+    sub.add_parser("demo", help="create the demo tenant if absent").set_defaults(func=cmd_demo)
+
+    tenant = sub.add_parser("tenant", help="tenant administration").add_subparsers(dest="action", required=True)
+    create = tenant.add_parser("create", help="create an active tenant with its owner")
+    create.add_argument("--slug", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--owner-email", required=True)
+    create.add_argument("--owner-password", required=True)
+    create.add_argument("--time-zone", default="UTC")
+    create.set_defaults(func=cmd_tenant_create)
+    tenant.add_parser("list", help="list tenants").set_defaults(func=cmd_tenant_list)
+    status = tenant.add_parser("set-status", help="suspend, reactivate or close a tenant")
+    status.add_argument("slug")
+    status.add_argument("status", choices=["trial", "active", "suspended", "closed"])
+    status.set_defaults(func=cmd_tenant_status)
+
+    user = sub.add_parser("user", help="user administration").add_subparsers(dest="action", required=True)
+    ucreate = user.add_parser("create", help="add a user to a tenant")
+    ucreate.add_argument("--tenant", required=True, help="tenant slug")
+    ucreate.add_argument("--email", required=True)
+    ucreate.add_argument("--password", required=True)
+    ucreate.add_argument("--role", required=True, choices=["owner", "admin", "coordinator", "clinician", "viewer"])
+    ucreate.add_argument("--name", default="")
+    ucreate.set_defaults(func=cmd_user_create)
+
+    audit = sub.add_parser("audit", help="audit log tools").add_subparsers(dest="action", required=True)
+    verify = audit.add_parser("verify", help="recompute hash chains; exit 1 if any was tampered with")
+    verify.add_argument("--tenant", help="tenant slug (default: all)")
+    verify.set_defaults(func=cmd_audit_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (LookupError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Database access: the piccolo engine, tenant transactions, roles and RLS."""

@@ -1,0 +1,18 @@
+"""The kernel's piccolo app: its tables and migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from core.audit.tables import AuditEvent, AuditHead
+from core.auth.tables import ApiKey, RefreshToken, User
+from core.patients.tables import Patient, PatientConsent, PatientContact
+from core.tenancy.tables import Tenant
+
+APP_CONFIG = AppConfig(
+    app_name="core",
+    migrations_folder_path=str(Path(__file__).parent / "migrations"),
+    table_classes=[Tenant, User, RefreshToken, ApiKey, Patient, PatientContact, PatientConsent, AuditEvent, AuditHead],
+)

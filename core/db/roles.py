@@ -1,0 +1,40 @@
+"""The app role: the least-privileged login the request path connects as.
+
+``carecoord migrate`` (running as the owner) creates or updates it: LOGIN,
+NOSUPERUSER, NOBYPASSRLS, owning nothing, with table privileges granted one
+by one. The audit log is insert-only for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.settings import APP_ROLE
+
+# Tables whose rows the app may only add to.
+APPEND_ONLY = {"audit_events"}
+# Piccolo's own bookkeeping: not the app's business.
+PRIVATE = {"migration"}
+
+
+async def ensure_app_role(conn: Any, password: str) -> None:
+    """Create or refresh the app role and its grants on every public table."""
+    exists = await conn.fetchval("select 1 from pg_roles where rolname = $1", APP_ROLE)
+    verb = "alter" if exists else "create"
+    quoted_password = await conn.fetchval("select quote_literal($1)", password)
+    await conn.execute(
+        f"{verb} role {APP_ROLE} login nosuperuser nobypassrls nocreatedb nocreaterole "
+        f"noinherit password {quoted_password}"
+    )
+    database = await conn.fetchval("select current_database()")
+    await conn.execute(f'grant connect on database "{database}" to {APP_ROLE}')
+    await conn.execute(f"grant usage on schema public to {APP_ROLE}")
+    tables = await conn.fetch("select tablename from pg_tables where schemaname = 'public' order by tablename")
+    for row in tables:
+        table = row["tablename"]
+        await conn.execute(f'revoke all on table "{table}" from {APP_ROLE}')
+        if table in PRIVATE:
+            continue
+        privileges = "select, insert" if table in APPEND_ONLY else "select, insert, update, delete"
+        await conn.execute(f'grant {privileges} on table "{table}" to {APP_ROLE}')
+    await conn.execute(f"grant usage, select on all sequences in schema public to {APP_ROLE}")

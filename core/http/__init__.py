@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every controller: context, errors, request ids, pagination."""

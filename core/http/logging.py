@@ -1,0 +1,23 @@
+"""Structured logs with structlog, through litestar's plugin.
+
+Request logs name the method, path and status only: bodies, query strings and
+headers carry passwords, tokens and patient details, and never reach a log.
+"""
+
+from __future__ import annotations
+
+from litestar.logging.config import StructLoggingConfig
+from litestar.middleware.logging import LoggingMiddlewareConfig
+from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
+
+
+def structlog_plugin() -> StructlogPlugin:
+    return StructlogPlugin(
+        StructlogConfig(
+            structlog_logging_config=StructLoggingConfig(log_exceptions="debug"),
+            middleware_logging_config=LoggingMiddlewareConfig(
+                request_log_fields=("method", "path"),
+                response_log_fields=["status_code"],
+            ),
+        )
+    )

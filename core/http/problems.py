@@ -1,0 +1,96 @@
+"""RFC 9457 problem details for every error, through litestar's ProblemDetailsPlugin.
+
+No body ever carries a stack trace or SQL: database errors that bad input can
+provoke become 409/422 with a plain sentence, anything else a bare 500 whose
+details go to the log under the request id.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import asyncpg
+from litestar.exceptions import HTTPException
+from litestar.plugins.problem_details import (
+    ProblemDetailsConfig,
+    ProblemDetailsException,
+    ProblemDetailsPlugin,
+)
+
+log = logging.getLogger("carecoord.errors")
+
+_SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "unprocessable-content",
+    429: "too-many-requests",
+    500: "internal-error",
+    503: "unavailable",
+}
+
+
+def problem(
+    status: int, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> ProblemDetailsException:
+    """A problem-details exception with a stable ``type`` per status."""
+    return ProblemDetailsException(
+        status_code=status,
+        title=HTTPStatus(status).phrase,
+        detail=detail,
+        type_=f"/problems/{_SLUGS.get(status, 'error')}",
+        headers=headers,
+        extra=extra or None,
+    )
+
+
+def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
+    if isinstance(exc, ProblemDetailsException):
+        return exc
+    extra: dict[str, Any] = {}
+    if isinstance(exc.extra, list) and exc.extra:
+        extra["errors"] = exc.extra
+    elif isinstance(exc.extra, dict):
+        extra.update(exc.extra)
+    detail = exc.detail
+    if exc.status_code >= 500:
+        detail = HTTPStatus(exc.status_code).phrase
+    return problem(exc.status_code, detail, headers=exc.headers, **extra)
+
+
+def _from_unique_violation(exc: asyncpg.UniqueViolationError) -> ProblemDetailsException:
+    return problem(409, "A record with the same unique value already exists")
+
+
+def _from_integrity(exc: asyncpg.IntegrityConstraintViolationError) -> ProblemDetailsException:
+    return problem(422, "The request refers to a record that does not exist or breaks a rule")
+
+
+def _from_data_error(exc: asyncpg.DataError) -> ProblemDetailsException:
+    return problem(422, "A value is out of range or malformed")
+
+
+def _from_unexpected(exc: Exception) -> ProblemDetailsException:
+    log.error("unhandled error", exc_info=exc)
+    return problem(500, "Something went wrong on our side; the request id identifies it in our logs")
+
+
+problem_details_plugin = ProblemDetailsPlugin(
+    ProblemDetailsConfig(
+        enable_for_all_http_exceptions=False,
+        exception_to_problem_detail_map={
+            HTTPException: _from_http_exception,
+            asyncpg.UniqueViolationError: _from_unique_violation,
+            asyncpg.IntegrityConstraintViolationError: _from_integrity,
+            asyncpg.DataError: _from_data_error,
+            Exception: _from_unexpected,
+        },
+    )
+)

