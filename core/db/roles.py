@@ -18,7 +18,17 @@ PRIVATE = {"migration"}
 
 
 async def ensure_app_role(conn: Any, password: str) -> None:
-    """Create or refresh the app role and its grants on every public table."""
+    """Create or refresh the app role and its grants on every public table.
+
+    Roles are cluster-wide: a lock keeps two migrations (two pods, two databases)
+    from altering the role at the same moment.
+    """
+    async with conn.transaction():
+        await conn.execute("select pg_advisory_xact_lock(hashtext('carecoord_app_role'))")
+        await _grant(conn, password)
+
+
+async def _grant(conn: Any, password: str) -> None:
     exists = await conn.fetchval("select 1 from pg_roles where rolname = $1", APP_ROLE)
     verb = "alter" if exists else "create"
     quoted_password = await conn.fetchval("select quote_literal($1)", password)
