@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         middleware=[request_id_middleware, rate_limit.middleware, prometheus.middleware, auth_middleware],
         plugins=[problem_details_plugin, structlog_plugin()],
-        stores={"rate_limit": RedisStore(redis, namespace="carecoord-rate-limit")},
+        stores={"rate_limit": RedisStore(redis, namespace=settings.rate_limit_namespace)},
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="carecoord",

@@ -53,6 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port or settings.port,
         log_level=settings.log_level.lower(),
         proxy_headers=False,
+        access_log=False,
         server_header=False,
     )
     uvicorn.Server(config).run()
@@ -138,6 +139,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
             key_file.write_text(secrets.token_urlsafe(48))
             key_file.chmod(0o600)
         os.environ["SECRET_KEY"] = key_file.read_text().strip()
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     embedded = start_embedded(
         data_dir, database=not os.environ.get("DATABASE_URL"), redis=not os.environ.get("REDIS_URL")
     )
@@ -147,9 +150,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
         subprocess.run(_child("migrate"), check=True)
         subprocess.run(_child("demo"), check=True)
         port = str(args.port or os.environ.get("PORT") or 8000)
-        children.append(subprocess.Popen(_child("serve", "--port", port)))
+        children.append(subprocess.Popen(_child("serve", "--port", port), start_new_session=True))
         for extra in dev_processes():
-            children.append(subprocess.Popen(_child(*extra)))
+            children.append(subprocess.Popen(_child(*extra), start_new_session=True))
         print(f"carecoord is serving on http://127.0.0.1:{port}  (Ctrl-C stops everything)", flush=True)
         while all(child.poll() is None for child in children):
             try:
@@ -170,6 +173,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
                 child.kill()
         embedded.stop()
         print("carecoord stopped", flush=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops ``dev`` the same orderly way as Ctrl-C."""
+    raise KeyboardInterrupt
 
 
 def dev_processes() -> list[list[str]]:
@@ -229,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

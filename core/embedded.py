@@ -26,13 +26,22 @@ class EmbeddedServices:
     def stop(self) -> None:
         for handle in reversed(self._handles):
             try:
-                if hasattr(handle, "shutdown"):
+                if hasattr(handle, "pgdata"):
+                    _stop_postgres(handle)
+                else:
                     handle.shutdown()
-                elif hasattr(handle, "cleanup"):
-                    handle.cleanup()
-            except Exception:
+            except Exception:  # noqa: BLE001 - best effort at exit
                 log.warning("embedded server did not stop cleanly", exc_info=True)
         self._handles.clear()
+
+
+def _stop_postgres(server: Any) -> None:
+    """Release our pgserver handle, and stop the server even if a crashed run left a stale handle."""
+    server.cleanup()
+    if server.get_pid() is not None:
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined,import-untyped,unused-ignore]
+
+        pg_ctl(["-w", "stop"], pgdata=server.pgdata, user=server.system_user)
 
 
 def start_embedded(data_dir: str | Path, *, database: bool, redis: bool) -> EmbeddedServices:

@@ -40,6 +40,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     access_token_ttl_seconds: Annotated[int, msgspec.Meta(ge=30, le=86400)] = 900
     refresh_token_ttl_seconds: Annotated[int, msgspec.Meta(ge=300)] = 30 * 86400
     login_rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 10
+    rate_limit_namespace: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = "carecoord-rate-limit"
+    """Redis key namespace of the login rate-limit counters (one per deployment or test run)."""
     db_pool_max_size: Annotated[int, msgspec.Meta(ge=1, le=500)] = 20
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

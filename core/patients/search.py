@@ -43,15 +43,18 @@ def apply_query(flt: Filter, q: str) -> None:
     if _PHONE.match(q) and sum(c.isdigit() for c in q) >= 7:
         flt.add("phone_digits = {}", digits(q))
         return
-    words = q.lower().split()
+    # Lower-cased by the database (lower(...)), like the columns: Python's str.lower differs for some letters.
+    words = q.split()
     if len(words) == 1:
         prefix = escape_like(words[0]) + "%"
-        flt.add("(mrn = {} or lower(family_name) like {} or lower(given_name) like {})", q, prefix, prefix)
+        flt.add(
+            "(mrn = {} or lower(family_name) like lower({}) or lower(given_name) like lower({}))", q, prefix, prefix
+        )
     else:
         first, last = escape_like(words[0]) + "%", escape_like(" ".join(words[1:])) + "%"
         flt.add(
-            "((lower(given_name) like {} and lower(family_name) like {}) or "
-            "(lower(family_name) like {} and lower(given_name) like {}))",
+            "((lower(given_name) like lower({}) and lower(family_name) like lower({})) or "
+            "(lower(family_name) like lower({}) and lower(given_name) like lower({})))",
             first,
             last,
             first,
@@ -59,8 +62,9 @@ def apply_query(flt: Filter, q: str) -> None:
         )
 
 
-def encode_cursor(family: str, given: str, patient_id: UUID) -> str:
-    raw = msgspec.json.encode([family.lower(), given.lower(), str(patient_id)])
+def encode_cursor(family_key: str, given_key: str, patient_id: UUID) -> str:
+    """``family_key``/``given_key`` are the row's sort keys as the database computed them (``lower()``)."""
+    raw = msgspec.json.encode([family_key, given_key, str(patient_id)])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

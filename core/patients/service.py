@@ -144,12 +144,14 @@ async def search_patients(
         flt.add("(lower(family_name), lower(given_name), id) > ({}, {}, {})", family, given, last_id)
     flt.args.append(limit + 1)
     rows = await ctx.tx.fetch(
-        f"select {COLUMNS} from patients where {' and '.join(flt.clauses)} "
+        f"select {COLUMNS}, lower(family_name) as family_key, lower(given_name) as given_key "
+        f"from patients where {' and '.join(flt.clauses)} "
         f"order by lower(family_name), lower(given_name), id limit ${len(flt.args)}",
         *flt.args,
     )
     page, more = rows[:limit], len(rows) > limit
-    next_cursor = encode_cursor(page[-1]["family_name"], page[-1]["given_name"], page[-1]["id"]) if more else None
+    # The cursor carries the database's lower(), not Python's: they differ for some letters (İ, ẞ).
+    next_cursor = encode_cursor(page[-1]["family_key"], page[-1]["given_key"], page[-1]["id"]) if more else None
     await record(
         ctx, "patient.search", "patient", None, {"count": len(page), "resource_ids": [str(r["id"]) for r in page]}
     )

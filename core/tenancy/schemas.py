@@ -26,7 +26,7 @@ _ZONES = frozenset(available_timezones())
 
 def check_time_zone(value: str | msgspec.UnsetType | None) -> None:
     if isinstance(value, str) and value not in _ZONES:
-        raise ValueError(f"unknown time zone {value!r}")
+        raise ValueError(f"time_zone {value!r} is not an IANA time zone")
 
 
 class SignupRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

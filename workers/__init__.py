@@ -1,0 +1,1 @@
+"""Dramatiq workers, middleware, scheduler and notification channels."""
