@@ -22,7 +22,7 @@ from core.db.engine import close_pool, start_pool
 from core.http.health import health, ready
 from core.http.logging import structlog_plugin
 from core.http.problems import problem_details_plugin
-from core.http.request_id import request_id_middleware
+from core.http.request_id import add_request_id_header, request_id_middleware
 from core.patients.controllers import PatientController
 from core.redis_client import close_redis, redis_client
 from core.settings import Settings, get_settings
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PrometheusController,
         ],
         middleware=[request_id_middleware, rate_limit.middleware, prometheus.middleware, auth_middleware],
+        before_send=[add_request_id_header],
         plugins=[problem_details_plugin, structlog_plugin()],
         stores={"rate_limit": RedisStore(redis, namespace=settings.rate_limit_namespace)},
         lifespan=[lifespan],

@@ -30,7 +30,7 @@ class EmbeddedServices:
                     _stop_postgres(handle)
                 else:
                     handle.shutdown()
-            except Exception:  # noqa: BLE001 - best effort at exit
+            except Exception:  # best effort at exit; logged
                 log.warning("embedded server did not stop cleanly", exc_info=True)
         self._handles.clear()
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from litestar import Request, get
 from litestar.response import Response
 
 from core.db.engine import engine
+
+log = logging.getLogger(__name__)
 
 
 @get("/health", opt={"public": True}, tags=["operations"], summary="Liveness", include_in_schema=True)
@@ -26,12 +29,14 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
             await engine()._run_in_pool("select 1")
         checks["database"] = "ok"
     except Exception:
+        log.warning("readiness: database unavailable", exc_info=True)
         checks["database"] = "unavailable"
     try:
         async with asyncio.timeout(2):
             await request.app.state.redis.ping()
         checks["redis"] = "ok"
     except Exception:
+        log.warning("readiness: redis unavailable", exc_info=True)
         checks["redis"] = "unavailable"
     ok = all(v == "ok" for v in checks.values())
     body: dict[str, Any] = {"status": "ready" if ok else "not ready", "checks": checks}
