@@ -61,17 +61,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_tenant_create(args: argparse.Namespace) -> int:
+    import msgspec
+
     from core.platform import create_tenant
     from core.tenancy.schemas import SignupRequest
+    from core.tenancy.service import SlugTakenError
 
-    request = SignupRequest(
-        organization_name=args.name,
-        slug=args.slug,
-        owner_email=args.owner_email,
-        owner_password=args.owner_password,
-        time_zone=args.time_zone,
+    # convert (not the constructor) so the same limits as POST /api/v1/signup apply
+    request = msgspec.convert(
+        {
+            "organization_name": args.name,
+            "slug": args.slug,
+            "owner_email": args.owner_email,
+            "owner_password": args.owner_password,
+            "time_zone": args.time_zone,
+        },
+        SignupRequest,
     )
-    tenant = _run(lambda: create_tenant(request))
+    try:
+        tenant = _run(lambda: create_tenant(request))
+    except SlugTakenError:
+        raise ValueError(f"the slug {args.slug!r} is taken") from None
     print(json.dumps({"id": str(tenant.id), "slug": tenant.slug, "status": tenant.status}))
     return 0
 
@@ -93,10 +103,20 @@ def cmd_tenant_status(args: argparse.Namespace) -> int:
 
 
 def cmd_user_create(args: argparse.Namespace) -> int:
-    from core.auth.permissions import Role
+    import asyncpg
+    import msgspec
+
+    from core.auth.schemas import UserCreate
     from core.platform import create_user
 
-    user_id = _run(lambda: create_user(args.tenant, args.email, args.password, Role(args.role), args.name))
+    # convert (not the constructor) so the same limits as POST /api/v1/users apply
+    user = msgspec.convert(
+        {"email": args.email, "password": args.password, "role": args.role, "full_name": args.name}, UserCreate
+    )
+    try:
+        user_id = _run(lambda: create_user(args.tenant, user.email, user.password, user.role, user.full_name))
+    except asyncpg.UniqueViolationError:
+        raise ValueError(f"{args.email!r} is already a user of {args.tenant!r}") from None
     print(user_id)
     return 0
 

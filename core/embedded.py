@@ -38,7 +38,7 @@ class EmbeddedServices:
 def _stop_postgres(server: Any) -> None:
     """Release our pgserver handle, and stop the server even if a crashed run left a stale handle."""
     server.cleanup()
-    if server.get_pid() is not None:
+    if (Path(server.pgdata) / "postmaster.pid").exists():
         from pgserver._commands import pg_ctl  # type: ignore[attr-defined,import-untyped,unused-ignore]
 
         pg_ctl(["-w", "stop"], pgdata=server.pgdata, user=server.system_user)
@@ -53,7 +53,8 @@ def start_embedded(data_dir: str | Path, *, database: bool, redis: bool) -> Embe
         import pgserver  # type: ignore[attr-defined,unused-ignore]
 
         server = pgserver.get_server(  # type: ignore[attr-defined,unused-ignore]
-            root / "pgdata", cleanup_mode="stop")
+            root / "pgdata", cleanup_mode="stop"
+        )
         services._handles.append(server)
         services.database_url = server.get_uri()
     if redis:

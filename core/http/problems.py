@@ -8,6 +8,7 @@ details go to the log under the request id.
 from __future__ import annotations
 
 import logging
+import traceback
 from http import HTTPStatus
 from typing import Any
 
@@ -78,7 +79,8 @@ def _from_data_error(exc: asyncpg.DataError) -> ProblemDetailsException:
 
 
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:
-    log.error("unhandled error", exc_info=exc)
+    # The trace is pre-formatted: the JSON log renderer cannot serialise exc_info tuples.
+    log.error("unhandled error\n%s", "".join(traceback.format_exception(exc)))
     return problem(500, "Something went wrong on our side; the request id identifies it in our logs")
 
 
