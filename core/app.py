@@ -17,6 +17,7 @@ from litestar.stores.redis import RedisStore
 from core.audit.controllers import AuditController
 from core.auth.controllers import AuthController, MfaController
 from core.auth.middleware import auth_middleware
+from core.auth.permissions import add_plugin_permission
 from core.auth.users import ApiKeyController, UserController
 from core.db.engine import close_pool, start_pool
 from core.http.health import health, ready
@@ -24,6 +25,9 @@ from core.http.logging import structlog_plugin
 from core.http.problems import problem_details_plugin
 from core.http.request_id import add_request_id_header, request_id_middleware
 from core.patients.controllers import PatientController
+from core.plugins.admin import ModuleController
+from core.plugins.manager import PluginHost, get_host
+from core.plugins.routes import plugin_routers
 from core.redis_client import close_redis, redis_client
 from core.settings import Settings, get_settings
 from core.tenancy.controllers import TenantController, signup
@@ -35,8 +39,12 @@ def _is_login(request: Request[Any, Any, Any]) -> bool:
     return request.url.path in THROTTLED_PATHS
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, host: PluginHost | None = None) -> Litestar:
+    """The API: core's routes plus the routes of every loaded plugin (``host``, default: installed ones)."""
     settings = settings or get_settings()
+    host = host or get_host()
+    for spec in host.contributions.permissions:
+        add_plugin_permission(spec.name, spec.roles, spec.api_key_scope)
     settings.jwt_secret()  # fail at start-up, not at the first login
     redis = redis_client(settings.redis_url or "")
 
@@ -67,7 +75,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TenantController,
             PatientController,
             AuditController,
+            ModuleController,
             PrometheusController,
+            *plugin_routers(host),
         ],
         middleware=[request_id_middleware, rate_limit.middleware, prometheus.middleware, auth_middleware],
         before_send=[add_request_id_header],
@@ -89,13 +99,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         request_max_body_size=1_048_576,
         debug=False,
-        on_app_init=[_state(settings, redis)],
+        on_app_init=[_state(settings, redis, host)],
     )
 
 
-def _state(settings: Settings, redis: Any) -> Any:
+def _state(settings: Settings, redis: Any, host: PluginHost) -> Any:
     def init(config: AppConfig) -> AppConfig:
-        config.state.update({"settings": settings, "redis": redis})
+        config.state.update({"settings": settings, "redis": redis, "plugin_host": host})
         return config
 
     return init

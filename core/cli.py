@@ -143,6 +143,27 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1 if broken else 0
 
 
+def cmd_plugin_list(_: argparse.Namespace) -> int:
+    from core.plugins.manager import get_host
+
+    records = sorted(get_host().records.values(), key=lambda r: r.name)
+    print("name\tversion\thook_api\tstatus\tmodule\terror")
+    for record in records:
+        print(
+            f"{record.name}\t{record.version}\t{record.hook_api_version}\t{record.status}\t"
+            f"{record.module or '-'}\t{record.error or ''}"
+        )
+    return 0
+
+
+def cmd_plugin_new(args: argparse.Namespace) -> int:
+    from core.plugins.template import write_plugin
+
+    target = write_plugin(args.name, Path(args.dir))
+    print(f"created {target}; install it with: pip install -e {target}")
+    return 0
+
+
 def _child(*args: str) -> list[str]:
     return [sys.executable, "-m", "core.cli", *args]
 
@@ -250,6 +271,18 @@ def build_parser() -> argparse.ArgumentParser:
     verify = audit.add_parser("verify", help="recompute hash chains; exit 1 if any was tampered with")
     verify.add_argument("--tenant", help="tenant slug (default: all)")
     verify.set_defaults(func=cmd_audit_verify)
+    plugin = sub.add_parser("plugin", help="plugins").add_subparsers(dest="action", required=True)
+    plugin.add_parser("list", help="discovered plugins: version, hook API, status, error").set_defaults(
+        func=cmd_plugin_list
+    )
+    new = plugin.add_parser("new", help="scaffold a plugin package with hooks, settings, a table, a route, tests")
+    new.add_argument("name", help="python package name, e.g. wound_care")
+    new.add_argument("--dir", default=".", help="parent folder of the new package (default: here)")
+    new.set_defaults(func=cmd_plugin_new)
+
+    from core.plugins.manager import get_host
+
+    get_host().add_cli_commands(sub)
     return parser
 
 

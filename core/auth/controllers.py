@@ -13,7 +13,7 @@ from core.audit.service import record
 from core.auth import login as login_flow
 from core.auth.mfa import accepted_counter, new_secret, provisioning_uri
 from core.auth.schemas import MfaCode, MfaEnrolment, RefreshRequest, TokenRequest, TokenResponse
-from core.http.context import RequestContext, provide_context
+from core.http.context import RequestContext, provide_context, request_origin
 from core.http.problems import problem
 from core.settings import Settings
 
@@ -38,13 +38,9 @@ class AuthController(Controller):
 
         Wrong password and unknown user get the same 401.
         """
+        ip, request_id = request_origin(request)
         try:
-            return await login_flow.login(
-                _settings(request),
-                data,
-                ip=request.client.host if request.client else None,
-                request_id=request.scope.get("state", {}).get("request_id"),
-            )
+            return await login_flow.login(_settings(request), data, ip=ip, request_id=request_id)
         except login_flow.LoginError as exc:
             if exc.mfa_required:
                 raise problem(401, "A valid TOTP code is required", mfa_required=True) from None

@@ -9,19 +9,18 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from core.auth.permissions import Permission
 from core.auth.principal import Principal
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
 
 
-def requires_permission(permission: Permission) -> Guard:
+def requires_permission(permission: str) -> Guard:
     """Allow the request only when the principal holds ``permission``."""
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal = connection.user
         if not isinstance(principal, Principal) or not principal.can(permission):
-            raise PermissionDeniedException(f"Requires permission {permission.value}")
+            raise PermissionDeniedException(f"Requires permission {permission}")
 
-    guard.__name__ = f"requires_{permission.name.lower()}"
+    guard.__name__ = "requires_" + permission.replace(":", "_")
     return guard

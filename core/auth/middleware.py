@@ -15,7 +15,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.middleware.base import DefineMiddleware
 from litestar.types import ASGIApp
 
-from core.auth.permissions import API_KEY_SCOPES, Permission, permissions_for
+from core.auth.permissions import api_key_scopes, permissions_for
 from core.auth.principal import Principal
 from core.auth.secrets import API_KEY_PREFIX, parse, same_digest
 from core.auth.sessions import is_session_revoked
@@ -89,7 +89,7 @@ async def _principal_from_api_key(key: str) -> Principal:
         )
     if row is None or not same_digest(secret, row["secret_hash"]):
         raise NotAuthorizedException("Invalid API key")
-    scopes = frozenset(Permission(s) for s in row["scopes"] if s in API_KEY_SCOPES)
+    scopes = frozenset(row["scopes"]) & api_key_scopes()
     return Principal(tenant_id=tenant_id, actor_id=key_id, kind="api_key", role=None, permissions=scopes)
 
 

@@ -14,6 +14,7 @@ class Permission(StrEnum):
     USERS_MANAGE = "users:manage"
     TENANT_MANAGE = "tenant:manage"
     API_KEYS_MANAGE = "api_keys:manage"
+    MODULES_MANAGE = "modules:manage"
 
 
 class Role(StrEnum):
@@ -35,10 +36,27 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 # What an API key may be granted: integration scopes, never user or key management.
-API_KEY_SCOPES: frozenset[Permission] = frozenset(
+_CORE_API_KEY_SCOPES = frozenset(
     {Permission.PATIENTS_READ, Permission.PATIENTS_WRITE, Permission.PATIENTS_DELETE, Permission.AUDIT_READ}
 )
+# Permissions plugins add (``register_permissions``): role -> names, and those API keys may hold.
+_plugin_role_permissions: dict[str, set[str]] = {}
+_plugin_api_key_scopes: set[str] = set()
 
 
-def permissions_for(role: str) -> frozenset[Permission]:
-    return ROLE_PERMISSIONS[Role(role)]
+def add_plugin_permission(name: str, roles: frozenset[str], api_key_scope: bool) -> None:
+    """Make a plugin's permission known; called by the plugin host at start-up."""
+    for role in roles:
+        _plugin_role_permissions.setdefault(Role(role).value, set()).add(name)
+    if api_key_scope:
+        _plugin_api_key_scopes.add(name)
+
+
+def permissions_for(role: str) -> frozenset[str]:
+    """Everything ``role`` may do: core's permissions plus the plugins'."""
+    return ROLE_PERMISSIONS[Role(role)] | _plugin_role_permissions.get(role, set())
+
+
+def api_key_scopes() -> frozenset[str]:
+    """What an API key may be granted: integration scopes, never user or key management."""
+    return _CORE_API_KEY_SCOPES | _plugin_api_key_scopes

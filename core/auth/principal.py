@@ -7,8 +7,6 @@ from uuid import UUID
 
 import msgspec
 
-from core.auth.permissions import Permission
-
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
     """The authenticated caller of one request."""
@@ -17,10 +15,10 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     actor_id: UUID
     kind: Literal["user", "api_key", "system"]
     role: str | None
-    permissions: frozenset[Permission]
+    permissions: frozenset[str]
     session_id: UUID | None = None
     mfa_pending: bool = False
     """True for a login that must enrol in MFA before doing anything else."""
 
-    def can(self, permission: Permission) -> bool:
+    def can(self, permission: str) -> bool:
         return not self.mfa_pending and permission in self.permissions

@@ -8,9 +8,10 @@ from uuid import UUID
 
 import msgspec
 
-from core.auth.permissions import Permission, Role
+from core.auth.permissions import Role
 from core.tenancy.schemas import Email, Password
 
+Scope = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$", max_length=64)]
 TotpCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$", description="6-digit TOTP code")]
 
 
@@ -67,7 +68,7 @@ class UserOut(msgspec.Struct, kw_only=True):
 
 class ApiKeyCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    scopes: Annotated[list[Permission], msgspec.Meta(min_length=1, max_length=10)]
+    scopes: Annotated[list[Scope], msgspec.Meta(min_length=1, max_length=20)]
 
 
 class ApiKeyOut(msgspec.Struct, kw_only=True):

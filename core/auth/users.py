@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from core.audit.service import record
 from core.auth.guards import requires_permission
 from core.auth.passwords import hash_password
-from core.auth.permissions import API_KEY_SCOPES, Permission
+from core.auth.permissions import Permission, api_key_scopes
 from core.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, UserCreate, UserOut, UserUpdate
 from core.auth.secrets import API_KEY_PREFIX, compose, digest, new_secret
 from core.http.context import RequestContext, provide_context
@@ -92,7 +92,7 @@ class ApiKeyController(Controller):
 
     @post("/", summary="Create an API key; the key is shown once")
     async def create(self, ctx: RequestContext, data: ApiKeyCreate) -> ApiKeyCreated:
-        refused = sorted(s.value for s in data.scopes if s not in API_KEY_SCOPES)
+        refused = sorted(set(data.scopes) - api_key_scopes())
         if refused:
             raise problem(
                 422,
@@ -109,7 +109,7 @@ class ApiKeyController(Controller):
             data.name,
             secret[:8],
             digest(secret),
-            sorted({s.value for s in data.scopes}),
+            sorted(set(data.scopes)),
             ctx.principal.actor_id,
         )
         await record(ctx, "api_key.create", "api_key", key_id, {"scopes": list(row["scopes"])})

@@ -8,11 +8,25 @@ from piccolo.conf.apps import AppConfig
 
 from core.audit.tables import AuditEvent, AuditHead
 from core.auth.tables import ApiKey, RefreshToken, User
+from core.outbox.tables import OutboxMessage
 from core.patients.tables import Patient, PatientConsent, PatientContact
-from core.tenancy.tables import Tenant
+from core.tenancy.tables import PluginFailure, Tenant, TenantModule
 
 APP_CONFIG = AppConfig(
     app_name="core",
     migrations_folder_path=str(Path(__file__).parent / "migrations"),
-    table_classes=[Tenant, User, RefreshToken, ApiKey, Patient, PatientContact, PatientConsent, AuditEvent, AuditHead],
+    table_classes=[
+        Tenant,
+        User,
+        RefreshToken,
+        ApiKey,
+        Patient,
+        PatientContact,
+        PatientConsent,
+        AuditEvent,
+        AuditHead,
+        TenantModule,
+        PluginFailure,
+        OutboxMessage,
+    ],
 )

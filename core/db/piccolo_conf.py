@@ -11,6 +11,7 @@ import os
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine.postgres import PostgresEngine
 
+from core.plugins.manager import get_host
 from core.settings import get_settings
 
 _settings = get_settings()
@@ -18,4 +19,5 @@ _dsn = _settings.owner_dsn() if os.environ.get("CARECOORD_DB_ROLE") == "owner" e
 
 DB = PostgresEngine(config={"dsn": _dsn}, extensions=())
 
-APP_REGISTRY = AppRegistry(apps=["core.db.piccolo_app"])
+# Core's tables first, then each loaded plugin's piccolo apps (hook ``register_piccolo_apps``).
+APP_REGISTRY = AppRegistry(apps=["core.db.piccolo_app", *get_host().contributions.piccolo_apps])

@@ -21,11 +21,13 @@ SET_TENANT_SQL = "select set_config('app.tenant_id', $1, true)"
 class Tx:
     """A tenant transaction: the asyncpg connection of the current piccolo transaction."""
 
-    __slots__ = ("connection", "tenant_id")
+    __slots__ = ("connection", "modules_version", "tenant_id")
 
     def __init__(self, connection: Any, tenant_id: UUID | None) -> None:
         self.connection = connection
         self.tenant_id = tenant_id
+        self.modules_version: int | None = None
+        """The tenant's module configuration version, read with the tenant pin (None: not read)."""
 
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
         return list(await self.connection.fetch(sql, *args))
@@ -47,7 +49,8 @@ class Tx:
 
 
 SET_TENANT_AND_STATUS_SQL = (
-    "select set_config('app.tenant_id', $1, true), (select status from tenants where id = $1::uuid)"
+    "select set_config('app.tenant_id', $1::text, true), t.status, t.modules_version "
+    "from (select 1) as one left join tenants t on t.id = $1::text::uuid"
 )
 ACTIVE_STATUSES = frozenset({"trial", "active"})
 
@@ -69,6 +72,7 @@ async def tenant_transaction(tenant_id: UUID, *, require_active: bool = False) -
             row = await transaction.connection.fetchrow(SET_TENANT_AND_STATUS_SQL, str(tenant_id))
             if row[1] not in ACTIVE_STATUSES:
                 raise TenantInactiveError(str(tenant_id))
+            tx.modules_version = row[2]
         else:
             await transaction.connection.execute(SET_TENANT_SQL, str(tenant_id))
         yield tx

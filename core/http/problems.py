@@ -8,7 +8,6 @@ details go to the log under the request id.
 from __future__ import annotations
 
 import logging
-import traceback
 from http import HTTPStatus
 from typing import Any
 
@@ -19,6 +18,8 @@ from litestar.plugins.problem_details import (
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
+
+from core.log import log_exception
 
 log = logging.getLogger("carecoord.errors")
 
@@ -79,8 +80,7 @@ def _from_data_error(exc: asyncpg.DataError) -> ProblemDetailsException:
 
 
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:
-    # The trace is pre-formatted: the JSON log renderer cannot serialise exc_info tuples.
-    log.error("unhandled error\n%s", "".join(traceback.format_exception(exc)))
+    log_exception(log, "unhandled error", exc)
     return problem(500, "Something went wrong on our side; the request id identifies it in our logs")
 
 

@@ -61,7 +61,9 @@ async def grant_consent(ctx: RequestContext, patient_id: UUID, data: ConsentCrea
         row["id"],
         {"patient_id": str(patient_id), "kind": data.kind, "channel": data.channel},
     )
-    return to_consent(row)
+    consent = to_consent(row)
+    await ctx.emit("consent_changed", patient_id=patient_id, consent=consent)
+    return consent
 
 
 async def revoke_consent(ctx: RequestContext, patient_id: UUID, consent_id: UUID) -> Consent | None:
@@ -74,4 +76,6 @@ async def revoke_consent(ctx: RequestContext, patient_id: UUID, consent_id: UUID
     if row is None:
         return None
     await record(ctx, "patient_consent.revoke", "patient_consent", consent_id, {"patient_id": str(patient_id)})
-    return to_consent(row)
+    consent = to_consent(row)
+    await ctx.emit("consent_changed", patient_id=patient_id, consent=consent)
+    return consent

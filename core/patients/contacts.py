@@ -8,6 +8,7 @@ from uuid import UUID
 from core.audit.service import record
 from core.http.context import RequestContext
 from core.http.partial import changed_fields
+from core.patients import consents
 from core.patients.schemas import Contact, ContactCreate, ContactUpdate
 
 COLUMNS = "id, patient_id, name, relationship, phone, email, may_receive, is_emergency_contact, created_at, updated_at"
@@ -88,10 +89,12 @@ async def remove_contact(ctx: RequestContext, patient_id: UUID, contact_id: UUID
     )
     if done is None:
         return False
-    await ctx.tx.execute(
-        "update patient_consents set status = 'revoked', revoked_at = now() "
-        "where contact_id = $1 and status = 'granted'",
+    revoked = await ctx.tx.fetch(
+        f"update patient_consents set status = 'revoked', revoked_at = now() "
+        f"where contact_id = $1 and status = 'granted' returning {consents.COLUMNS}",
         contact_id,
     )
     await record(ctx, "patient_contact.delete", "patient_contact", contact_id, {"patient_id": str(patient_id)})
+    for row in revoked:
+        await ctx.emit("consent_changed", patient_id=patient_id, consent=consents.to_consent(row))
     return True

@@ -69,7 +69,9 @@ async def create_patient(ctx: RequestContext, data: PatientCreate) -> Patient:
         _json(data.communication),
     )
     await record(ctx, "patient.create", "patient", row["id"])
-    return to_patient(row)
+    patient = to_patient(row)
+    await ctx.emit("patient_created", patient=patient)
+    return patient
 
 
 async def read_patient(ctx: RequestContext, patient_id: UUID) -> Patient | None:
@@ -100,7 +102,9 @@ async def update_patient(ctx: RequestContext, patient_id: UUID, data: PatientUpd
     if row is None:
         return None
     await record(ctx, "patient.update", "patient", patient_id, {"fields": sorted(changes)})
-    return to_patient(row)
+    patient = to_patient(row)
+    await ctx.emit("patient_updated", patient=patient, changed=sorted(changes))
+    return patient
 
 
 async def delete_patient(ctx: RequestContext, patient_id: UUID) -> bool:
@@ -112,6 +116,7 @@ async def delete_patient(ctx: RequestContext, patient_id: UUID) -> bool:
     if done is None:
         return False
     await record(ctx, "patient.delete", "patient", patient_id)
+    await ctx.emit("patient_deleted", patient_id=patient_id)
     return True
 
 

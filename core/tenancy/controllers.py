@@ -11,7 +11,7 @@ from core.audit.service import record
 from core.auth.guards import requires_permission
 from core.auth.permissions import Permission
 from core.db.tenant import platform_transaction
-from core.http.context import RequestContext, provide_context
+from core.http.context import RequestContext, provide_context, request_origin
 from core.http.partial import changed_fields
 from core.http.problems import problem
 from core.tenancy.schemas import SignupRequest, SignupResponse, TenantOut, TenantUpdate
@@ -21,14 +21,10 @@ from core.tenancy.service import SlugTakenError, get_tenant, sign_up, update_ten
 @post("/api/v1/signup", opt={"public": True}, tags=["tenancy"], summary="Sign up an organization")
 async def signup(data: SignupRequest, request: Request[Any, Any, Any]) -> SignupResponse:
     """Create a tenant (in trial) and its owner in one transaction; a taken slug is 409."""
+    ip, request_id = request_origin(request)
     try:
         async with platform_transaction() as tx:
-            return await sign_up(
-                tx,
-                data,
-                ip=request.client.host if request.client else None,
-                request_id=request.scope.get("state", {}).get("request_id"),
-            )
+            return await sign_up(tx, data, ip=ip, request_id=request_id)
     except SlugTakenError:
         raise problem(409, f"The slug {data.slug!r} is taken") from None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, Boolean, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, BigInt, Boolean, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -14,5 +14,28 @@ class Tenant(Table, tablename="tenants"):
     plan = Varchar(length=32)
     time_zone = Varchar(length=64)
     mfa_required = Boolean(default=False)
+    modules_version = BigInt(help_text="bumped on every module change; invalidates per-process caches")
     created_at = Timestamptz()
     updated_at = Timestamptz()
+
+
+class TenantModule(Table, tablename="tenant_modules"):
+    """A module's enablement and settings for one tenant; absent row means disabled."""
+
+    tenant_id = UUID(primary_key=True)
+    module = Varchar(length=40)
+    enabled = Boolean(default=False)
+    settings = JSONB()
+    updated_by = UUID(null=True)
+    updated_at = Timestamptz()
+
+
+class PluginFailure(Table, tablename="plugin_failures"):
+    """How often a plugin's hook failed for a tenant, and the last error, for the tenant's admins."""
+
+    tenant_id = UUID(primary_key=True)
+    module = Varchar(length=40)
+    hook = Varchar(length=64)
+    failures = BigInt()
+    last_error = Varchar(length=500)
+    last_failed_at = Timestamptz()

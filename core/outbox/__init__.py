@@ -1,0 +1,1 @@
+"""Transactional outbox: messages written in the sender's transaction, relayed after commit."""

@@ -1,0 +1,36 @@
+"""Writing outbox rows. The relay that publishes them to Dramatiq belongs to the workers."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from core.db.tenant import Tx
+
+
+async def enqueue_message(
+    tx: Tx,
+    *,
+    tenant_id: UUID,
+    actor_name: str,
+    payload: dict[str, Any],
+    queue: str = "default",
+    idempotency_key: str | None = None,
+) -> UUID:
+    """Add a message to the outbox in ``tx``; a duplicate idempotency key returns the first message's id."""
+    message_id = await tx.fetchval(
+        "insert into outbox (tenant_id, actor_name, queue, payload, idempotency_key) "
+        "values ($1, $2, $3, $4::jsonb, $5) on conflict (tenant_id, idempotency_key) do nothing returning id",
+        tenant_id,
+        actor_name,
+        queue,
+        msgspec.json.encode(payload).decode(),
+        idempotency_key,
+    )
+    if message_id is None:
+        message_id = await tx.fetchval(
+            "select id from outbox where tenant_id = $1 and idempotency_key = $2", tenant_id, idempotency_key
+        )
+    return UUID(str(message_id))

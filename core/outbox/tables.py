@@ -1,0 +1,18 @@
+"""Piccolo declaration of the transactional outbox."""
+
+from __future__ import annotations
+
+from piccolo.columns import JSONB, UUID, Integer, Timestamptz, Varchar
+from piccolo.table import Table
+
+
+class OutboxMessage(Table, tablename="outbox"):
+    id = UUID(primary_key=True)
+    tenant_id = UUID()
+    actor_name = Varchar(length=100)
+    queue = Varchar(length=50)
+    payload = JSONB()
+    idempotency_key = Varchar(length=200, null=True)
+    created_at = Timestamptz()
+    published_at = Timestamptz(null=True)
+    attempts = Integer()

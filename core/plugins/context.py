@@ -1,0 +1,79 @@
+"""What a plugin's code receives: its tenant, caller, transaction, settings, enqueue and audit.
+
+Never global state: a plugin reaches the database only through ``ctx.tx``, which is the
+tenant's transaction, so row-level security confines it to that tenant like core.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from core.audit.service import append_event
+from core.auth.principal import Principal
+from core.db.tenant import Tx
+from core.outbox.service import enqueue_message
+
+
+class PluginContext:
+    """The context handed to a plugin's hooks and route handlers."""
+
+    __slots__ = ("ip", "module", "principal", "request_id", "settings", "tx")
+
+    def __init__(
+        self,
+        *,
+        module: str,
+        tx: Tx,
+        principal: Principal,
+        settings: msgspec.Struct | None,
+        ip: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.module = module
+        self.tx = tx
+        self.principal = principal
+        self.settings = settings
+        self.ip = ip
+        self.request_id = request_id
+
+    @property
+    def tenant_id(self) -> UUID:
+        return self.principal.tenant_id
+
+    async def audit(
+        self, action: str, resource_type: str, resource_id: UUID | None, details: dict[str, Any] | None = None
+    ) -> None:
+        """Record an audit event for the caller; required for every read or write of patient data."""
+        await append_event(
+            self.tx,
+            tenant_id=self.tenant_id,
+            actor_type=self.principal.kind,
+            actor_id=None if self.principal.kind == "system" else self.principal.actor_id,
+            action=action,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            ip=self.ip,
+            request_id=self.request_id,
+            details={**(details or {}), "module": self.module},
+        )
+
+    async def enqueue(
+        self,
+        actor_name: str,
+        payload: dict[str, Any],
+        *,
+        queue: str = "default",
+        idempotency_key: str | None = None,
+    ) -> UUID:
+        """Queue a job through the transactional outbox: it is sent only if this transaction commits."""
+        return await enqueue_message(
+            self.tx,
+            tenant_id=self.tenant_id,
+            actor_name=actor_name,
+            payload=payload,
+            queue=queue,
+            idempotency_key=idempotency_key or None,
+        )

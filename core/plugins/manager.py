@@ -1,0 +1,214 @@
+"""The plugin host: discovers plugins, checks them, gathers what they register.
+
+A plugin is any importable object (usually a module) with ``@hookimpl`` functions, published
+under the entry-point group ``carecoord.plugins``. The host never lets one plugin take the
+service down: a plugin that fails to import, declares an unknown hook, needs a newer hook API,
+or raises while registering is recorded as failed (``carecoord plugin list`` shows why) and
+left out.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pluggy
+
+from core.plugins import hookspecs
+from core.plugins.records import Contributions, ModuleSpec
+
+log = logging.getLogger("carecoord.plugins")
+
+ENTRY_POINT_GROUP = "carecoord.plugins"
+KILL_SWITCH = "CARECOORD_PLUGINS_DISABLED"
+"""``all``, or a comma-separated list of plugin names not to load."""
+
+REGISTRATION_HOOKS = (
+    "register_routes",
+    "register_piccolo_apps",
+    "register_actors",
+    "register_permissions",
+    "register_notification_channels",
+    "register_metrics",
+    "register_portal_pages",
+    "register_periodic_jobs",
+)
+_SPEC_NAMES = frozenset(
+    name for name in dir(hookspecs) if getattr(getattr(hookspecs, name), "carecoord_spec", None) is not None
+)
+
+
+@dataclass
+class PluginRecord:
+    """One discovered plugin and what became of it."""
+
+    name: str
+    version: str
+    hook_api_version: int
+    status: Literal["loaded", "failed", "disabled"]
+    module: str | None = None
+    error: str | None = None
+
+
+class PluginHost:
+    """Loads plugins once per process and answers which hook implementations to call."""
+
+    def __init__(
+        self,
+        *,
+        load_entry_points: bool = True,
+        plugins: Iterable[tuple[str, object]] = (),
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.records: dict[str, PluginRecord] = {}
+        self.contributions = Contributions()
+        self._subsets: dict[frozenset[str], dict[str, list[pluggy.HookImpl]]] = {}
+        self._cli_hooks: list[Callable[..., object]] = []
+        env = os.environ if environ is None else environ
+        switch = {s.strip() for s in env.get(KILL_SWITCH, "").split(",") if s.strip()}
+        if load_entry_points:
+            for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+                self._load_entry_point(entry_point, switch)
+        for name, plugin in plugins:
+            if "all" in switch or name in switch:
+                self.records[name] = PluginRecord(name, "-", 0, "disabled", error=f"disabled by {KILL_SWITCH}")
+            else:
+                self._add(name, plugin, version="-")
+
+    # -- loading --------------------------------------------------------------------------------
+
+    def _load_entry_point(self, entry_point: importlib.metadata.EntryPoint, switch: set[str]) -> None:
+        name = entry_point.name
+        version = entry_point.dist.version if entry_point.dist else "-"
+        if "all" in switch or name in switch:
+            self.records[name] = PluginRecord(name, version, 0, "disabled", error=f"disabled by {KILL_SWITCH}")
+            return
+        try:
+            plugin = entry_point.load()
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the service; recorded
+            self._fail(name, version, 0, f"import failed: {type(exc).__name__}: {exc}")
+            return
+        self._add(name, plugin, version)
+
+    def _fail(self, name: str, version: str, api: int, error: str) -> None:
+        log.error("plugin %s not loaded: %s", name, error)
+        self.records[name] = PluginRecord(name, version, api, "failed", error=error)
+
+    def _add(self, name: str, plugin: object, version: str) -> None:
+        api = int(getattr(plugin, "HOOK_API_VERSION", hookspecs.HOOK_API_VERSION))
+        if name in self.records:
+            self._fail(name, version, api, "another plugin has the same name")
+            return
+        if api > hookspecs.HOOK_API_VERSION:
+            self._fail(name, version, api, f"needs hook API {api}; this carecoord has {hookspecs.HOOK_API_VERSION}")
+            return
+        unknown = sorted(
+            attr
+            for attr in dir(plugin)
+            if self.pm.parse_hookimpl_opts(plugin, attr) is not None and attr not in _SPEC_NAMES
+        )
+        if unknown:
+            self._fail(name, version, api, f"declares unknown hook(s): {', '.join(unknown)}")
+            return
+        try:
+            self.pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            self._fail(name, version, api, f"invalid hook: {exc}")
+            return
+        try:
+            module = self._collect(name, plugin)
+        except Exception as exc:  # noqa: BLE001 - recorded as the plugin's failure
+            self.pm.unregister(plugin)
+            self._fail(name, version, api, f"registration failed: {type(exc).__name__}: {exc}")
+            return
+        self.records[name] = PluginRecord(name, version, api, "loaded", module=module.name)
+
+    def _collect(self, name: str, plugin: object) -> ModuleSpec:
+        """Call the plugin's registration hooks; raise (and contribute nothing) on any problem."""
+        module = self._call_own(name, "register_module")
+        if not isinstance(module, ModuleSpec):
+            raise TypeError("register_module must return a ModuleSpec")
+        if module.name in self.contributions.modules:
+            raise ValueError(f"module name {module.name!r} is taken by {self.contributions.module_plugin[module.name]}")
+        gathered = {hook: list(self._call_own(name, hook) or ()) for hook in REGISTRATION_HOOKS}
+        contributions = self.contributions
+        contributions.modules[module.name] = module
+        contributions.module_plugin[module.name] = name
+        if gathered["register_routes"]:
+            contributions.routes[module.name] = gathered["register_routes"]
+        contributions.piccolo_apps.extend(gathered["register_piccolo_apps"])
+        contributions.actors.extend(gathered["register_actors"])
+        contributions.permissions.extend(gathered["register_permissions"])
+        contributions.channels.extend(gathered["register_notification_channels"])
+        contributions.metrics.extend(gathered["register_metrics"])
+        if gathered["register_portal_pages"]:
+            contributions.portal_pages[module.name] = gathered["register_portal_pages"]
+        contributions.periodic_jobs.extend(gathered["register_periodic_jobs"])
+        for impl in self.pm.hook.register_cli_commands.get_hookimpls():
+            if impl.plugin_name == name:
+                self._cli_hooks.append(impl.function)
+        return module
+
+    def _call_own(self, name: str, hook: str) -> Any:
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():
+            if impl.plugin_name == name:
+                return impl.function()
+        return None
+
+    # -- queries ----------------------------------------------------------------------------------
+
+    @property
+    def modules(self) -> dict[str, ModuleSpec]:
+        return self.contributions.modules
+
+    def plugin_of(self, module: str) -> str:
+        return self.contributions.module_plugin[module]
+
+    def module_of(self, plugin_name: str) -> str | None:
+        record = self.records.get(plugin_name)
+        return record.module if record else None
+
+    def implementations(self, hook: str, enabled_modules: frozenset[str]) -> Sequence[pluggy.HookImpl]:
+        """Implementations of ``hook`` by the plugins of ``enabled_modules``, in call order.
+
+        Built with ``subset_hook_caller`` and cached per set of enabled modules (tenants with the
+        same modules share one entry); plugins are never registered or unregistered per call.
+        """
+        table = self._subsets.get(enabled_modules)
+        if table is None:
+            enabled_plugins = {self.plugin_of(m) for m in enabled_modules if m in self.modules}
+            others = [p for n, p in self.pm.list_name_plugin() if n not in enabled_plugins]
+            table = {
+                hook_name: list(reversed(self.pm.subset_hook_caller(hook_name, remove_plugins=others).get_hookimpls()))
+                for hook_name in hookspecs.EVENT_HOOKS | hookspecs.LIFECYCLE_HOOKS
+            }
+            self._subsets[enabled_modules] = table
+        return table[hook]
+
+    def implements(self, hook: str) -> bool:
+        """Does any loaded plugin implement ``hook``? (The fast path for core's events.)"""
+        return bool(getattr(self.pm.hook, hook).get_hookimpls())
+
+    def add_cli_commands(self, subparsers: Any) -> None:
+        for add in self._cli_hooks:
+            try:
+                add(subparsers=subparsers)
+            except Exception:
+                log.exception("a plugin failed to add its CLI commands")
+
+
+_default: PluginHost | None = None
+
+
+def get_host() -> PluginHost:
+    """The process's host, loading installed plugins on first use."""
+    global _default
+    if _default is None:
+        _default = PluginHost()
+    return _default

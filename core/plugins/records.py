@@ -1,0 +1,107 @@
+"""Small records that registration hooks return to the host."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+
+
+def normalise_name(name: str) -> str:
+    """Module names are lower-case identifiers; dashes become underscores."""
+    normalised = name.strip().lower().replace("-", "_")
+    if not _NAME.match(normalised):
+        raise ValueError(f"module name {name!r} must be 2-40 lower-case letters, digits or underscores")
+    return normalised
+
+
+@dataclass(frozen=True)
+class ModuleSpec:
+    """What a plugin is, as tenants and admins see it. Returned by ``register_module``."""
+
+    name: str
+    """Stable identifier; also the URL prefix ``/api/v1/{name}`` of the plugin's routes."""
+    title: str
+    description: str = ""
+    settings: type[msgspec.Struct] | None = None
+    """Per-tenant settings schema; every field needs a default so a fresh tenant validates."""
+    plans: frozenset[str] | None = None
+    """Plans allowed to enable the module; None means every plan."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", normalise_name(self.name))
+
+
+@dataclass(frozen=True)
+class PermissionSpec:
+    """A permission a plugin adds, and which roles hold it by default."""
+
+    name: str
+    """``module:verb``, e.g. ``referrals:write``."""
+    description: str
+    roles: frozenset[str] = frozenset({"owner", "admin"})
+    api_key_scope: bool = False
+    """May an API key be granted this permission?"""
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """A notification channel (e-mail, SMS, a partner's messenger...)."""
+
+    name: str
+    description: str
+    send: Callable[..., Awaitable[Any]]
+    """``async send(ctx, recipient, message) -> provider message id``; used by the workers."""
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric a plugin computes for a tenant, shown on dashboards and in reports."""
+
+    name: str
+    description: str
+    unit: str
+    compute: Callable[..., Awaitable[float | None]]
+    """``async compute(ctx, start, end) -> value``."""
+
+
+@dataclass(frozen=True)
+class PortalPage:
+    """A page in the web portal, with its menu entry."""
+
+    path: str
+    """Below ``/portal/{module}/``."""
+    title: str
+    handler: Any
+    """A litestar route handler rendering the page."""
+    menu_section: str = "Modules"
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A job the scheduler runs on a cron expression in each enabled tenant's time zone."""
+
+    name: str
+    cron: str
+    actor_name: str
+
+
+@dataclass
+class Contributions:
+    """Everything the loaded plugins registered, gathered once at start-up."""
+
+    modules: dict[str, ModuleSpec] = field(default_factory=dict)
+    module_plugin: dict[str, str] = field(default_factory=dict)
+    routes: dict[str, Sequence[Any]] = field(default_factory=dict)
+    piccolo_apps: list[str] = field(default_factory=list)
+    actors: list[Any] = field(default_factory=list)
+    permissions: list[PermissionSpec] = field(default_factory=list)
+    channels: list[ChannelSpec] = field(default_factory=list)
+    metrics: list[MetricSpec] = field(default_factory=list)
+    portal_pages: dict[str, list[PortalPage]] = field(default_factory=dict)
+    periodic_jobs: list[PeriodicJob] = field(default_factory=list)

@@ -1,0 +1,77 @@
+"""Everything a plugin author imports, in one place.
+
+```python
+from core.plugins.sdk import ModuleSpec, PluginContext, hookimpl
+
+@hookimpl
+def register_module() -> ModuleSpec:
+    return ModuleSpec(name="hello", title="Hello")
+```
+
+See ``docs/plugins.md`` for every hook and a complete example.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.auth.guards import requires_permission
+from core.db.raw import run_statements
+from core.db.rls import rls_statements as tenant_table_security
+from core.http.problems import problem
+from core.plugins.context import PluginContext
+from core.plugins.hookspecs import HOOK_API_VERSION, hookimpl
+from core.plugins.records import (
+    ChannelSpec,
+    MetricSpec,
+    ModuleSpec,
+    PeriodicJob,
+    PermissionSpec,
+    PortalPage,
+)
+
+
+@dataclass(frozen=True)
+class ActorSpec:
+    """A background job, declared now and bound to the Dramatiq broker by the worker process.
+
+    Declaring instead of decorating with ``dramatiq.actor`` keeps importing a plugin free of
+    broker set-up; the worker runs ``fn(ctx, **payload)`` inside the message's tenant transaction.
+    """
+
+    name: str
+    fn: Callable[..., Any]
+    queue: str = "default"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def actor(
+    *, name: str | None = None, queue: str = "default", **options: Any
+) -> Callable[[Callable[..., Any]], ActorSpec]:
+    """Declare ``fn`` as an actor; ``options`` are Dramatiq's (``max_retries``, ``throws``...)."""
+
+    def declare(fn: Callable[..., Any]) -> ActorSpec:
+        return ActorSpec(name=name or fn.__name__, fn=fn, queue=queue, options=options)
+
+    return declare
+
+
+__all__ = [
+    "HOOK_API_VERSION",
+    "ActorSpec",
+    "ChannelSpec",
+    "MetricSpec",
+    "ModuleSpec",
+    "PeriodicJob",
+    "PermissionSpec",
+    "PluginContext",
+    "PortalPage",
+    "actor",
+    "hookimpl",
+    "problem",
+    "requires_permission",
+    "run_statements",
+    "tenant_table_security",
+]

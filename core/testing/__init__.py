@@ -1,0 +1,1 @@
+"""Test support for carecoord and for partners' plugins (see ``core.testing.fixtures``)."""

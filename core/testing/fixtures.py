@@ -1,0 +1,173 @@
+"""Pytest fixtures for carecoord and its plugins: real services, the app over HTTP, tenants.
+
+Enable them in a ``conftest.py`` with ``pytest_plugins = ["core.testing.fixtures"]``. The session
+starts embedded PostgreSQL and Redis unless ``DATABASE_URL`` / ``REDIS_URL`` are set, creates a
+database of its own, migrates it (installed plugins included) and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import pytest
+from litestar.testing import AsyncTestClient
+
+from core.testing import services
+
+_services: services.TestServices | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _services
+    _services = services.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _services is not None:
+        asyncio.run(services.drop_database(_services.admin_url, _services.database))
+        _services.embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def test_services() -> services.TestServices:
+    assert _services is not None
+    return _services
+
+
+@pytest.fixture(scope="session")
+def settings() -> Any:
+    from core.settings import get_settings
+
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Any) -> AsyncIterator[AsyncTestClient[Any]]:
+    from core.app import create_app
+
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def owner_db(test_services: services.TestServices) -> AsyncIterator[asyncpg.Connection[Any]]:
+    """A connection as the owner/superuser, for catalog checks and tampering."""
+    conn = await asyncpg.connect(test_services.database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@dataclass
+class Org:
+    """A signed-up tenant with its owner logged in."""
+
+    tenant_id: UUID
+    slug: str
+    owner_id: UUID
+    email: str
+    password: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+PASSWORD = "correct horse battery staple"
+
+
+async def sign_up(client: AsyncTestClient[Any], slug: str | None = None) -> Org:
+    slug = slug or f"org-{secrets.token_hex(5)}"
+    email = f"owner@{slug}.example"
+    response = await client.post(
+        "/api/v1/signup",
+        json={
+            "organization_name": f"Clinic {slug}",
+            "slug": slug,
+            "owner_email": email,
+            "owner_password": PASSWORD,
+        },
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    tokens = await login(client, slug, email, PASSWORD)
+    return Org(
+        UUID(body["tenant"]["id"]),
+        slug,
+        UUID(body["owner"]["id"]),
+        email,
+        PASSWORD,
+        tokens["access_token"],
+        tokens["refresh_token"],
+    )
+
+
+async def login(client: AsyncTestClient[Any], slug: str, email: str, password: str, **extra: Any) -> Any:
+    response = await client.post(
+        "/api/v1/auth/token", json={"tenant": slug, "email": email, "password": password, **extra}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def add_user(client: AsyncTestClient[Any], org: Org, role: str) -> dict[str, str]:
+    """Create a user with ``role`` in ``org``; returns auth headers for them."""
+    email = f"{role}-{secrets.token_hex(3)}@{org.slug}.example"
+    response = await client.post(
+        "/api/v1/users", headers=org.headers, json={"email": email, "password": PASSWORD, "role": role}
+    )
+    assert response.status_code == 201, response.text
+    tokens = await login(client, org.slug, email, PASSWORD)
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+@pytest.fixture
+async def org(client: AsyncTestClient[Any]) -> Org:
+    return await sign_up(client)
+
+
+@pytest.fixture
+async def other_org(client: AsyncTestClient[Any]) -> Org:
+    return await sign_up(client)
+
+
+_mrn_counter = iter(range(1, 10**9))
+
+
+def patient_body(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "mrn": f"MRN-{next(_mrn_counter):06d}-{secrets.token_hex(2)}",
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "birth_date": "1961-12-10",
+        "phone": "+1 (555) 201-0101",
+    }
+    body.update(overrides)
+    return body
+
+
+async def create_patient(client: AsyncTestClient[Any], org: Org, **overrides: Any) -> dict[str, Any]:
+    response = await client.post("/api/v1/patients", headers=org.headers, json=patient_body(**overrides))
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def enable_module(
+    client: AsyncTestClient[Any], org: Org, name: str, settings: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Enable module ``name`` for ``org`` (optionally with settings) through the admin API."""
+    body: dict[str, Any] = {"enabled": True}
+    if settings is not None:
+        body["settings"] = settings
+    response = await client.put(f"/api/v1/admin/modules/{name}", headers=org.headers, json=body)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
