@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The example partner plugin (its own package) is installed for the tests only.
+PARTNER_STAMP := $(VENV)/.partner-example
 
 .PHONY: dev test lint typecheck bench migrate install clean
 
@@ -14,10 +16,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+$(PARTNER_STAMP): $(STAMP) tests/partner_example/pyproject.toml
+	$(BIN)/python -m pip install --quiet --no-deps -e tests/partner_example
+	touch $(PARTNER_STAMP)
+
 dev: $(STAMP)
 	$(BIN)/carecoord dev
 
-test: $(STAMP)
+test: $(STAMP) $(PARTNER_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

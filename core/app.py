@@ -19,6 +19,7 @@ from core.auth.controllers import AuthController, MfaController
 from core.auth.middleware import auth_middleware
 from core.auth.permissions import add_plugin_permission
 from core.auth.users import ApiKeyController, UserController
+from core.care.routes import CARE_ROUTE_HANDLERS
 from core.db.engine import close_pool, start_pool
 from core.http.health import health, ready
 from core.http.logging import structlog_plugin
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
             PatientController,
             AuditController,
             ModuleController,
+            *CARE_ROUTE_HANDLERS,
             PrometheusController,
             *plugin_routers(host),
         ],

@@ -1,6 +1,10 @@
 """carecoord's own tests use the same fixtures partners get (core.testing.fixtures)."""
 
-from core.testing.fixtures import (  # noqa: F401 - re-exported for the test modules
+import pytest
+
+pytest.register_assert_rewrite("core.testing.fixtures")
+
+from core.testing.fixtures import (  # noqa: E402, F401 - re-exported for the test modules
     PASSWORD,
     Org,
     add_user,

@@ -15,6 +15,7 @@ class Permission(StrEnum):
     TENANT_MANAGE = "tenant:manage"
     API_KEYS_MANAGE = "api_keys:manage"
     MODULES_MANAGE = "modules:manage"
+    DIRECTORY_MANAGE = "directory:manage"
 
 
 class Role(StrEnum):
@@ -30,7 +31,7 @@ _CARE = {Permission.PATIENTS_READ, Permission.PATIENTS_WRITE}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset(Permission),
     Role.ADMIN: frozenset(Permission),
-    Role.COORDINATOR: frozenset(_CARE | {Permission.USERS_READ}),
+    Role.COORDINATOR: frozenset(_CARE | {Permission.USERS_READ, Permission.DIRECTORY_MANAGE}),
     Role.CLINICIAN: frozenset(_CARE),
     Role.VIEWER: frozenset({Permission.PATIENTS_READ}),
 }

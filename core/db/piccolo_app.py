@@ -8,6 +8,12 @@ from piccolo.conf.apps import AppConfig
 
 from core.audit.tables import AuditEvent, AuditHead
 from core.auth.tables import ApiKey, RefreshToken, User
+from core.care.appointments.tables import Appointment, AppointmentStatusHistory
+from core.care.plans.tables import CarePlan, CarePlanActivity, CarePlanGoal, CarePlanVersion, GoalMeasurement
+from core.care.tasks.tables import Task, TaskStatusHistory
+from core.care.team.tables import CareTeamMember
+from core.care.timeline.tables import ChartEntry
+from core.directory.tables import CommunityResource, Practitioner, ProviderOrganization
 from core.outbox.tables import OutboxMessage
 from core.patients.tables import Patient, PatientConsent, PatientContact
 from core.tenancy.tables import PluginFailure, Tenant, TenantModule
@@ -28,5 +34,19 @@ APP_CONFIG = AppConfig(
         TenantModule,
         PluginFailure,
         OutboxMessage,
+        Appointment,
+        AppointmentStatusHistory,
+        ProviderOrganization,
+        Practitioner,
+        CommunityResource,
+        Task,
+        TaskStatusHistory,
+        CareTeamMember,
+        ChartEntry,
+        CarePlan,
+        CarePlanGoal,
+        GoalMeasurement,
+        CarePlanActivity,
+        CarePlanVersion,
     ],
 )

@@ -46,6 +46,12 @@ class RequestContext:
 
         await emit(self, hook, **kwargs)
 
+    async def collect(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Ask the tenant's enabled plugins; returns ``(module, answer)`` for each that answered."""
+        from core.plugins.dispatch import collect
+
+        return await collect(self, hook, **kwargs)
+
 
 def request_origin(request: Request[Any, Any, Any]) -> tuple[str | None, str | None]:
     """The caller's address and the request id, for audit events."""

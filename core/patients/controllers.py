@@ -19,6 +19,7 @@ from core.auth.permissions import Permission
 from core.http.context import RequestContext, provide_context
 from core.http.problems import problem
 from core.patients import consents, contacts, service
+from core.patients.require import NOT_FOUND, require_patient
 from core.patients.schemas import (
     Consent,
     ConsentCreate,
@@ -34,12 +35,6 @@ from core.patients.search import BadCursorError
 
 READ = [requires_permission(Permission.PATIENTS_READ)]
 WRITE = [requires_permission(Permission.PATIENTS_WRITE)]
-NOT_FOUND = "No such patient"
-
-
-async def _require_patient(ctx: RequestContext, patient_id: UUID) -> None:
-    if not await contacts.patient_exists(ctx, patient_id):
-        raise problem(404, NOT_FOUND)
 
 
 class PatientController(Controller):
@@ -101,19 +96,19 @@ class PatientController(Controller):
 
     @get("/{patient_id:uuid}/contacts", guards=READ, summary="A patient's contacts")
     async def list_contacts(self, ctx: RequestContext, patient_id: UUID) -> list[Contact]:
-        await _require_patient(ctx, patient_id)
+        await require_patient(ctx, patient_id)
         return await contacts.list_contacts(ctx, patient_id)
 
     @post("/{patient_id:uuid}/contacts", guards=WRITE, summary="Add a contact")
     async def add_contact(self, ctx: RequestContext, patient_id: UUID, data: ContactCreate) -> Contact:
-        await _require_patient(ctx, patient_id)
+        await require_patient(ctx, patient_id)
         return await contacts.add_contact(ctx, patient_id, data)
 
     @patch("/{patient_id:uuid}/contacts/{contact_id:uuid}", guards=WRITE, summary="Change a contact")
     async def update_contact(
         self, ctx: RequestContext, patient_id: UUID, contact_id: UUID, data: ContactUpdate
     ) -> Contact:
-        await _require_patient(ctx, patient_id)
+        await require_patient(ctx, patient_id)
         contact = await contacts.update_contact(ctx, patient_id, contact_id, data)
         if contact is None:
             raise problem(404, "No such contact")
@@ -126,7 +121,7 @@ class PatientController(Controller):
         summary="Remove a contact (revokes consents naming it)",
     )
     async def remove_contact(self, ctx: RequestContext, patient_id: UUID, contact_id: UUID) -> None:
-        await _require_patient(ctx, patient_id)
+        await require_patient(ctx, patient_id)
         if not await contacts.remove_contact(ctx, patient_id, contact_id):
             raise problem(404, "No such contact")
 
@@ -134,12 +129,12 @@ class PatientController(Controller):
 
     @get("/{patient_id:uuid}/consents", guards=READ, summary="A patient's consents, history included")
     async def list_consents(self, ctx: RequestContext, patient_id: UUID) -> list[Consent]:
-        await _require_patient(ctx, patient_id)
+        await require_patient(ctx, patient_id)
         return await consents.list_consents(ctx, patient_id)
 
     @post("/{patient_id:uuid}/consents", guards=WRITE, summary="Record a consent")
     async def grant(self, ctx: RequestContext, patient_id: UUID, data: ConsentCreate) -> Consent:
-        await _require_patient(ctx, patient_id)
+        await require_patient(ctx, patient_id)
         if data.contact_id is not None and not await consents.contact_of(ctx, patient_id, data.contact_id):
             raise problem(
                 422,
@@ -155,7 +150,7 @@ class PatientController(Controller):
         summary="Revoke a consent",
     )
     async def revoke(self, ctx: RequestContext, patient_id: UUID, consent_id: UUID) -> Consent:
-        await _require_patient(ctx, patient_id)
+        await require_patient(ctx, patient_id)
         consent = await consents.revoke_consent(ctx, patient_id, consent_id)
         if consent is None:
             raise problem(404, "No such consent")

@@ -98,17 +98,25 @@ class ModuleController(Controller):
         current = await ctx.tx.fetchrow("select enabled, settings from tenant_modules where module = $1", name)
         was_enabled = bool(current and current["enabled"])
         enabled = was_enabled if data.enabled is msgspec.UNSET else data.enabled
+        stored: str | None = None
         if isinstance(data.settings, dict):
             settings = _validated(spec, data.settings)
         elif current is not None:
-            settings = _validated(spec, msgspec.json.decode(current["settings"]))
+            # Settings not sent: keep the stored ones untouched, even if this plugin version no longer
+            # accepts them (they then read as defaults, as at run time): enabling or disabling never fails.
+            stored = current["settings"]
+            try:
+                settings = parse_settings(spec, msgspec.json.decode(current["settings"]))
+            except msgspec.ValidationError:
+                settings = default_settings(spec)
         else:
             settings = default_settings(spec)
         if enabled and not was_enabled:
             plan = await ctx.tx.fetchval("select plan from tenants where id = $1", ctx.tenant_id)
             if not _available(spec, plan):
                 raise problem(403, f"The {plan} plan does not include the {name} module")
-        stored = msgspec.json.encode(msgspec.to_builtins(settings) if settings is not None else {}).decode()
+        if stored is None:
+            stored = msgspec.json.encode(msgspec.to_builtins(settings) if settings is not None else {}).decode()
         await ctx.tx.execute(
             "insert into tenant_modules (tenant_id, module, enabled, settings, updated_by) "
             "values ($1, $2, $3, $4::jsonb, $5) on conflict (tenant_id, module) do update set "

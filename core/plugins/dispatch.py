@@ -30,12 +30,21 @@ async def emit(ctx: RequestContext, hook: str, **kwargs: Any) -> None:
     own writes undone, is logged and counted (per plugin and tenant, shown to the tenant's
     admins), and neither core nor the other plugins notice.
     """
+    await collect(ctx, hook, **kwargs)
+
+
+async def collect(ctx: RequestContext, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+    """Like :func:`emit`, but gather each enabled plugin's return value as ``(module, value)``.
+
+    A plugin that raises contributes nothing (and is recorded as failed); the others still answer.
+    """
     host = ctx.plugins
     if host is None or not host.implements(hook):
-        return
+        return []
     modules = await tenant_modules(host, ctx.tx, ctx.tenant_id)
     if not modules.enabled:
-        return
+        return []
+    results: list[tuple[str, Any]] = []
     for impl in host.implementations(hook, modules.enabled):
         module = host.module_of(impl.plugin_name)
         if module is None:
@@ -48,19 +57,29 @@ async def emit(ctx: RequestContext, hook: str, **kwargs: Any) -> None:
             ip=ctx.ip,
             request_id=ctx.request_id,
         )
-        await call_isolated(host, plugin_ctx, hook, impl, kwargs)
+        box: list[Any] = []
+        if await call_isolated(host, plugin_ctx, hook, impl, kwargs, box):
+            results.append((module, box[0]))
+    return results
 
 
 async def call_isolated(
-    host: PluginHost, plugin_ctx: PluginContext, hook: str, impl: pluggy.HookImpl, kwargs: dict[str, Any]
+    host: PluginHost,
+    plugin_ctx: PluginContext,
+    hook: str,
+    impl: pluggy.HookImpl,
+    kwargs: dict[str, Any],
+    result_box: list[Any] | None = None,
 ) -> bool:
-    """Run one implementation in a savepoint; True when it succeeded."""
+    """Run one implementation in a savepoint; True when it succeeded (its value goes to ``result_box``)."""
     arguments = {"ctx": plugin_ctx, **kwargs}
     try:
         async with plugin_ctx.tx.connection.transaction():
             result = impl.function(*[arguments[name] for name in impl.argnames])
             if inspect.isawaitable(result):
-                await result
+                result = await result
+            if result_box is not None:
+                result_box.append(result)
     except Exception as exc:  # noqa: BLE001 - isolation is the point; recorded and logged
         await record_failure(plugin_ctx, impl.plugin_name, hook, exc)
         return False

@@ -25,6 +25,9 @@ from uuid import UUID
 import pluggy
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from core.care.timeline.schemas import TimelineItem
     from core.patients.schemas import Consent, Patient
     from core.plugins.context import PluginContext
     from core.plugins.records import (
@@ -246,6 +249,29 @@ def appointment_status_changed(ctx: PluginContext, appointment: Any, previous_st
     """
 
 
+# ---------------------------------------------------------------------------------------------------
+# Questions core asks: called on every plugin the tenant enabled; each answer is collected
+# ---------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def timeline_items(
+    ctx: PluginContext, patient_id: UUID, since: datetime, until: datetime
+) -> Awaitable[Sequence[TimelineItem]] | Sequence[TimelineItem]:
+    """Items the plugin adds to a patient's timeline (``GET /api/v1/patients/{id}/timeline``).
+
+    :param ctx: the tenant context of the request reading the timeline.
+    :param patient_id: the patient whose timeline is being built.
+    :param since: inclusive lower bound (aware datetime); items outside ``[since, until)`` are dropped.
+    :param until: exclusive upper bound.
+    :return: :class:`~core.care.timeline.schemas.TimelineItem` records; the host sets ``module``.
+
+    Since hook API 1.
+    """
+    raise NotImplementedError
+
+
+QUERY_HOOKS = frozenset({"timeline_items"})
 EVENT_HOOKS = frozenset(
     {
         "patient_created",

@@ -12,12 +12,15 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+from uuid import UUID
 
 import pluggy
 
+from core.auth.permissions import Role
 from core.plugins import hookspecs
 from core.plugins.records import Contributions, ModuleSpec
 
@@ -69,6 +72,8 @@ class PluginHost:
         self.records: dict[str, PluginRecord] = {}
         self.contributions = Contributions()
         self._subsets: dict[frozenset[str], dict[str, list[pluggy.HookImpl]]] = {}
+        self.tenant_cache: OrderedDict[UUID, Any] = OrderedDict()
+        """Per-tenant module state of this host (see core.plugins.tenant_modules)."""
         self._cli_hooks: list[Callable[..., object]] = []
         env = os.environ if environ is None else environ
         switch = {s.strip() for s in env.get(KILL_SWITCH, "").split(",") if s.strip()}
@@ -117,6 +122,11 @@ class PluginHost:
             self._fail(name, version, api, f"declares unknown hook(s): {', '.join(unknown)}")
             return
         try:
+            hash(plugin)  # pluggy keeps plugins in sets when building per-tenant callers
+        except TypeError:
+            self._fail(name, version, api, f"the plugin object must be hashable, not a {type(plugin).__name__}")
+            return
+        try:
             self.pm.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
             self._fail(name, version, api, f"invalid hook: {exc}")
@@ -137,6 +147,15 @@ class PluginHost:
         if module.name in self.contributions.modules:
             raise ValueError(f"module name {module.name!r} is taken by {self.contributions.module_plugin[module.name]}")
         gathered = {hook: list(self._call_own(name, hook) or ()) for hook in REGISTRATION_HOOKS}
+        for permission in gathered["register_permissions"]:
+            # checked here: an unknown role would otherwise fail create_app, taking the service down
+            unknown_roles = sorted(set(permission.roles) - {role.value for role in Role})
+            if unknown_roles:
+                raise ValueError(f"permission {permission.name!r} names unknown role(s): {', '.join(unknown_roles)}")
+        if gathered["register_routes"]:
+            from core.plugins.routes import check_routes  # imported here: it imports this module
+
+            check_routes(module.name, gathered["register_routes"])
         contributions = self.contributions
         contributions.modules[module.name] = module
         contributions.module_plugin[module.name] = name
@@ -186,14 +205,15 @@ class PluginHost:
             others = [p for n, p in self.pm.list_name_plugin() if n not in enabled_plugins]
             table = {
                 hook_name: list(reversed(self.pm.subset_hook_caller(hook_name, remove_plugins=others).get_hookimpls()))
-                for hook_name in hookspecs.EVENT_HOOKS | hookspecs.LIFECYCLE_HOOKS
+                for hook_name in hookspecs.EVENT_HOOKS | hookspecs.LIFECYCLE_HOOKS | hookspecs.QUERY_HOOKS
             }
             self._subsets[enabled_modules] = table
         return table[hook]
 
     def implements(self, hook: str) -> bool:
         """Does any loaded plugin implement ``hook``? (The fast path for core's events.)"""
-        return bool(getattr(self.pm.hook, hook).get_hookimpls())
+        caller = getattr(self.pm.hook, hook, None)
+        return caller is not None and bool(caller.get_hookimpls())
 
     def add_cli_commands(self, subparsers: Any) -> None:
         for add in self._cli_hooks:

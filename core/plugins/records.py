@@ -10,6 +10,26 @@ from typing import Any
 import msgspec
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+RESERVED_NAMES = frozenset(
+    {
+        "admin",
+        "api_keys",
+        "appointments",
+        "audit_events",
+        "auth",
+        "care_plans",
+        "community_resources",
+        "directory",
+        "me",
+        "patients",
+        "signup",
+        "tasks",
+        "tenant",
+        "users",
+        "worklist",
+    }
+)
+"""Module names that would put a plugin's routes among core's (``/api/v1/{name}``)."""
 
 
 def normalise_name(name: str) -> str:
@@ -17,6 +37,8 @@ def normalise_name(name: str) -> str:
     normalised = name.strip().lower().replace("-", "_")
     if not _NAME.match(normalised):
         raise ValueError(f"module name {name!r} must be 2-40 lower-case letters, digits or underscores")
+    if normalised in RESERVED_NAMES:
+        raise ValueError(f"module name {name!r} is reserved for core's own routes")
     return normalised
 
 

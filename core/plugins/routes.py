@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any, cast
 
-from litestar import Request, Router
+from litestar import Litestar, Request, Router
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
@@ -54,14 +54,25 @@ def plugin_context_provider(name: str) -> Any:
     return provide_plugin
 
 
+def module_router(name: str, handlers: Sequence[Any]) -> Router:
+    return Router(
+        path=f"/api/v1/{name}",
+        route_handlers=list(handlers),
+        guards=[requires_module(name)],
+        dependencies={"plugin": Provide(plugin_context_provider(name))},
+        tags=[name],
+    )
+
+
+def check_routes(name: str, handlers: Sequence[Any]) -> None:
+    """Mount the module's routes in a throwaway app; raises what a broken handler would raise.
+
+    Called while the plugin loads, so that a handler litestar cannot build (an unresolvable
+    annotation, say) fails that plugin instead of the whole API at start-up. No logging config: the
+    throwaway app must not reconfigure the process's logging (the CLI loads plugins too).
+    """
+    Litestar(route_handlers=[module_router(name, handlers)], openapi_config=None, logging_config=None)
+
+
 def plugin_routers(host: PluginHost) -> list[Router]:
-    return [
-        Router(
-            path=f"/api/v1/{name}",
-            route_handlers=list(handlers),
-            guards=[requires_module(name)],
-            dependencies={"plugin": Provide(plugin_context_provider(name))},
-            tags=[name],
-        )
-        for name, handlers in host.contributions.routes.items()
-    ]
+    return [module_router(name, handlers) for name, handlers in host.contributions.routes.items()]

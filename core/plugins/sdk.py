@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.auth.guards import requires_permission
+from core.care.tasks.service import TaskInputError, create_task
 from core.db.raw import run_statements
 from core.db.rls import rls_statements as tenant_table_security
 from core.http.problems import problem
@@ -68,7 +69,9 @@ __all__ = [
     "PermissionSpec",
     "PluginContext",
     "PortalPage",
+    "TaskInputError",
     "actor",
+    "create_task",
     "hookimpl",
     "problem",
     "requires_permission",

@@ -8,7 +8,6 @@ and worker processes see a change on their next request without any messaging.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -28,9 +27,6 @@ class TenantModules:
     version: int
     enabled: frozenset[str]
     settings: dict[str, msgspec.Struct | None]
-
-
-_cache: OrderedDict[tuple[int, UUID], TenantModules] = OrderedDict()
 
 
 def default_settings(spec: ModuleSpec) -> msgspec.Struct | None:
@@ -53,10 +49,10 @@ async def current_version(tx: Tx, tenant_id: UUID) -> int:
 async def tenant_modules(host: PluginHost, tx: Tx, tenant_id: UUID) -> TenantModules:
     """The tenant's enabled modules (only ones whose plugin is loaded) and their settings."""
     version = await current_version(tx, tenant_id)
-    key = (id(host), tenant_id)
-    cached = _cache.get(key)
+    cache = host.tenant_cache
+    cached: TenantModules | None = cache.get(tenant_id)
     if cached is not None and cached.version == version:
-        _cache.move_to_end(key)
+        cache.move_to_end(tenant_id)
         return cached
     rows = await tx.fetch("select module, enabled, settings from tenant_modules where enabled")
     enabled, settings = set(), {}
@@ -71,11 +67,11 @@ async def tenant_modules(host: PluginHost, tx: Tx, tenant_id: UUID) -> TenantMod
             settings[spec.name] = default_settings(spec)
         enabled.add(spec.name)
     entry = TenantModules(version, frozenset(enabled), settings)
-    _cache[key] = entry
-    if len(_cache) > _MAX_TENANTS:
-        _cache.popitem(last=False)
+    cache[tenant_id] = entry
+    if len(cache) > _MAX_TENANTS:
+        cache.popitem(last=False)
     return entry
 
 
 def forget(host: PluginHost, tenant_id: UUID) -> None:
-    _cache.pop((id(host), tenant_id), None)
+    host.tenant_cache.pop(tenant_id, None)

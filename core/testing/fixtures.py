@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from core.testing import services
@@ -53,6 +54,23 @@ async def client(settings: Any) -> AsyncIterator[AsyncTestClient[Any]]:
 
     async with AsyncTestClient(app=create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def app_client(client: AsyncTestClient[Any]) -> Callable[[Litestar], AsyncTestClient[Any]]:
+    """Make a test client for another app (e.g. ``create_app(settings, host=PluginHost(...))``).
+
+    The new client runs on the session client's event loop and without a lifespan of its own:
+    the connection pool and Redis client are per process and bound to that loop, and a second
+    lifespan would close them under the session app.
+    """
+
+    def make(app: Litestar) -> AsyncTestClient[Any]:
+        other: AsyncTestClient[Any] = AsyncTestClient(app=app)
+        other.blocking_portal = client.blocking_portal
+        return other
+
+    return make
 
 
 @pytest.fixture

@@ -78,8 +78,10 @@ async def refresh(client: AsyncTestClient[Any], refresh_token: str) -> httpx.Res
     return await client.post("/api/v1/auth/refresh", json={"refresh_token": refresh_token})
 
 
-def fill_path(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", lambda _: str(uuid.uuid4()), path)
+def fill_path(path: str, parameters: list[dict[str, Any]] | None = None) -> str:
+    """``path`` with a random uuid for each parameter (or 1 where the schema says integer)."""
+    integers = {p["name"] for p in parameters or [] if p.get("schema", {}).get("type") == "integer"}
+    return re.sub(r"\{([^}]+)\}", lambda m: "1" if m.group(1) in integers else str(uuid.uuid4()), path)
 
 
 # --- login -----------------------------------------------------------------------------------------------------
@@ -203,23 +205,23 @@ async def test_every_non_public_operation_in_the_openapi_schema_requires_credent
 ) -> None:
     schema = (await client.get("/schema/openapi.json")).json()
     operations = [
-        (method.upper(), path)
+        (method.upper(), path, operation.get("parameters", []))
         for path, item in schema["paths"].items()
-        for method in item
+        for method, operation in item.items()
         if method in {"get", "post", "put", "patch", "delete"}
     ]
     protected = [
-        (method, path)
-        for method, path in operations
+        (method, path, parameters)
+        for method, path, parameters in operations
         if (method, path) not in PUBLIC_OPERATIONS and not path.startswith("/schema")
     ]
     # The schema really lists the protected surface (and did not silently shrink).
-    assert ("GET", "/api/v1/patients") in protected
-    assert ("PATCH", "/api/v1/tenant") in protected
+    assert ("GET", "/api/v1/patients") in [(m, p) for m, p, _ in protected]
+    assert ("PATCH", "/api/v1/tenant") in [(m, p) for m, p, _ in protected]
     assert len(protected) >= 25
 
-    for method, path in protected:
-        response = await client.request(method, fill_path(path), json={})
+    for method, path, parameters in protected:
+        response = await client.request(method, fill_path(path, parameters), json={})
         assert response.status_code == 401, f"{method} {path} answered {response.status_code}"
         assert_problem(response, 401)
 

@@ -1,0 +1,1 @@
+"""Care records: appointments, care team, care plans, tasks and worklist, timeline."""

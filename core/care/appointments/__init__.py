@@ -1,0 +1,1 @@
+"""Appointments (FHIR Appointment): booking, rescheduling, the status state machine, conflicts."""

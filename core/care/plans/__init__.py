@@ -1,0 +1,1 @@
+"""Care plans (FHIR CarePlan): goals with measured progress, activities, versioned history."""

@@ -1,0 +1,1 @@
+"""Tasks (FHIR Task) and the worklist."""

@@ -1,0 +1,1 @@
+"""Care team members per patient, and the caller's caseload."""

@@ -1,0 +1,1 @@
+"""The patient chart: notes and outside events, and the merged timeline."""

@@ -1,0 +1,1 @@
+"""Provider directory and community resources, per tenant."""

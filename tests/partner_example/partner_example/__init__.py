@@ -1,0 +1,1 @@
+"""An example carecoord partner plugin: short notes on patients, configurable per tenant."""

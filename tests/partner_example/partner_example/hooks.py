@@ -1,0 +1,77 @@
+"""The plugin's hook implementations: the entry point ``carecoord.plugins: partner_example``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from core.patients.schemas import Patient
+from core.plugins.sdk import ModuleSpec, PermissionSpec, PluginContext, hookimpl
+from partner_example.routes import READ, WRITE, add_note, list_notes
+from partner_example.settings import ExampleSettings
+
+HOOK_API_VERSION = 1
+MODULE = "partner_example"
+EXPLODING_FAMILY_NAME = "Explode"
+"""A patient created with, or changed to, this family name makes the event hook fail after writing a
+note: the host must undo that note and let core's operation succeed."""
+
+
+@hookimpl
+def register_module() -> ModuleSpec:
+    return ModuleSpec(
+        name=MODULE,
+        title="Partner example",
+        description="Notes on patients; an example of a partner plugin",
+        settings=ExampleSettings,
+        plans=None,
+    )
+
+
+@hookimpl
+def register_routes() -> Sequence[Any]:
+    return [list_notes, add_note]
+
+
+@hookimpl
+def register_piccolo_apps() -> Sequence[str]:
+    return ["partner_example.piccolo_app"]
+
+
+@hookimpl
+def register_permissions() -> Sequence[PermissionSpec]:
+    care = frozenset({"owner", "admin", "coordinator"})
+    return [
+        PermissionSpec(READ, "Read partner example notes", roles=care, api_key_scope=True),
+        PermissionSpec(WRITE, "Add partner example notes", roles=care, api_key_scope=True),
+    ]
+
+
+async def _add_note(ctx: PluginContext, patient: Patient, body: str) -> None:
+    note_id = await ctx.tx.fetchval(
+        "insert into partner_example_notes (tenant_id, patient_id, body) values ($1, $2, $3) returning id",
+        ctx.tenant_id,
+        patient.id,
+        body,
+    )
+    await ctx.audit("partner_example.note.create", "partner_example_note", note_id, {"patient_id": str(patient.id)})
+
+
+def _explode_for(patient: Patient, hook: str) -> None:
+    if patient.family_name == EXPLODING_FAMILY_NAME:
+        raise RuntimeError(f"{hook}: partner_example refuses family name {EXPLODING_FAMILY_NAME!r}")
+
+
+@hookimpl
+async def patient_created(ctx: PluginContext, patient: Patient) -> None:
+    """Welcome every new patient with a note (and fail on purpose for one family name)."""
+    await _add_note(ctx, patient, f"welcome {patient.given_name}")
+    _explode_for(patient, "patient_created")
+
+
+@hookimpl
+async def patient_updated(ctx: PluginContext, patient: Patient) -> None:
+    """Fails on purpose for one family name, after a write the host must roll back."""
+    if patient.family_name == EXPLODING_FAMILY_NAME:
+        await _add_note(ctx, patient, "about to explode")
+        _explode_for(patient, "patient_updated")
