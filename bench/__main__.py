@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from bench import hook_dispatch
+import sys
+
+from bench import hook_dispatch, jobs_pipeline
+
+BENCHMARKS = {"hook_dispatch": hook_dispatch.main, "jobs_pipeline": jobs_pipeline.main}
 
 if __name__ == "__main__":
-    hook_dispatch.main()
+    chosen = sys.argv[1:] or list(BENCHMARKS)
+    for name in chosen:
+        BENCHMARKS[name]()

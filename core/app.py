@@ -25,11 +25,14 @@ from core.http.health import health, ready
 from core.http.logging import structlog_plugin
 from core.http.problems import problem_details_plugin
 from core.http.request_id import add_request_id_header, request_id_middleware
+from core.jobs.controllers import ROUTES as JOB_ROUTES
+from core.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from core.patients.controllers import PatientController
 from core.plugins.admin import ModuleController
 from core.plugins.manager import PluginHost, get_host
 from core.plugins.routes import plugin_routers
 from core.redis_client import close_redis, redis_client
+from core.reports.routes import ROUTES as REPORT_ROUTES
 from core.settings import Settings, get_settings
 from core.tenancy.controllers import TenantController, signup
 
@@ -77,6 +80,9 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
             PatientController,
             AuditController,
             ModuleController,
+            *JOB_ROUTES,
+            *REPORT_ROUTES,
+            *NOTIFICATION_ROUTES,
             *CARE_ROUTE_HANDLERS,
             PrometheusController,
             *plugin_routers(host),

@@ -60,6 +60,50 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Replace this process with Dramatiq's worker CLI (process supervision, graceful SIGTERM)."""
+    settings = get_settings()
+    argv = [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "workers.worker",
+        "--processes",
+        str(args.processes or settings.worker_processes),
+        "--threads",
+        str(args.threads or settings.worker_threads),
+    ]
+    if args.queues:
+        argv += ["--queues", *args.queues]
+    if settings.worker_metrics_port:
+        metrics_dir = Path(settings.data_dir).resolve() / f"worker-metrics-{os.getpid()}"
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        os.environ.update(
+            {
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+                "dramatiq_prom_db": str(metrics_dir),
+                "dramatiq_prom_host": settings.host,
+                "dramatiq_prom_port": str(settings.worker_metrics_port),
+            }
+        )
+    sys.stdout.flush()
+    os.execv(sys.executable, argv)  # noqa: S606 - this interpreter running dramatiq
+
+
+def cmd_scheduler(_: argparse.Namespace) -> int:
+    from workers.scheduler import main as run_scheduler
+
+    return run_scheduler(get_settings())
+
+
+def cmd_jobs_ping(args: argparse.Namespace) -> int:
+    from core.jobs.ping import enqueue_ping
+
+    outbox_id = _run(lambda: enqueue_ping(args.tenant, args.note, args.fail))
+    print(outbox_id)
+    return 0
+
+
 def cmd_tenant_create(args: argparse.Namespace) -> int:
     import msgspec
 
@@ -222,8 +266,8 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def dev_processes() -> list[list[str]]:
-    """Processes ``dev`` runs beside the API (workers and scheduler join here)."""
-    return []
+    """Processes ``dev`` runs beside the API."""
+    return [["worker", "--processes", "1"], ["scheduler"]]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -238,6 +282,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run Dramatiq workers (notifications, reports, plugin jobs)")
+    worker.add_argument("--processes", type=int, help="default WORKER_PROCESSES")
+    worker.add_argument("--threads", type=int, help="default WORKER_THREADS")
+    worker.add_argument("--queues", nargs="+", help="queues to consume (default: all)")
+    worker.set_defaults(func=cmd_worker)
+    sub.add_parser("scheduler", help="run the outbox relay and periodic jobs").set_defaults(func=cmd_scheduler)
+    jobs = sub.add_parser("jobs", help="background job tools").add_subparsers(dest="action", required=True)
+    ping = jobs.add_parser("ping", help="send a diagnostic job through outbox, relay and worker")
+    ping.add_argument("--tenant", required=True, help="tenant slug")
+    ping.add_argument("--note", default="ping")
+    ping.add_argument("--fail", choices=["permanent", "transient"], help="make the job fail, to test dead letters")
+    ping.set_defaults(func=cmd_jobs_ping)
 
     sub.add_parser("migrate", help="apply migrations as the owner; create/refresh the app role").set_defaults(
         func=cmd_migrate

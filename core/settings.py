@@ -44,6 +44,35 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Redis key namespace of the login rate-limit counters (one per deployment or test run)."""
     db_pool_max_size: Annotated[int, msgspec.Meta(ge=1, le=500)] = 20
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    queue_namespace: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,60}$")] = "carecoord"
+    """Prefix of every Dramatiq key in Redis (one per deployment; the tests use one per run)."""
+    worker_processes: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
+    worker_threads: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
+    worker_db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
+    worker_heartbeat_timeout_ms: Annotated[int, msgspec.Meta(ge=1000)] = 60_000
+    """After this long without a heartbeat a worker counts as dead and its unacked messages are requeued."""
+    worker_maintenance_chance: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 1000
+    """Out of a million broker commands, how many also run queue maintenance (requeue of dead workers')."""
+    outbox_sweep_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    """How often the scheduler publishes outbox rows a notification missed (e.g. Redis was down)."""
+    scheduler_tick_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30.0
+    metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
+    """Port of the scheduler's Prometheus endpoint (queue depths); 0 turns it off."""
+    worker_metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
+    """Port of the workers' Prometheus endpoint (per actor and tenant); 0 turns it off."""
+
+    reports_dir: str = ""
+    """Where report files are stored (local storage); empty: ``{data_dir}/reports``."""
+    report_ttl_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 366)] = 72
+    """How long a built report can be downloaded before its file is purged."""
+    report_max_rows: Annotated[int, msgspec.Meta(ge=1, le=5_000_000)] = 200_000
+    """A report producing more rows fails with a message asking for narrower parameters."""
+
+    encryption_key: str | None = None
+    """Fernet key(s) encrypting stored credentials (SMTP passwords, provider tokens), comma-separated,
+    newest first; older keys only decrypt. Unset: derived from ``SECRET_KEY``. See docs/notifications.md."""
+    public_base_url: str = ""
+    """The API's address as providers reach it (delivery callbacks); empty: ``http://{HOST}:{PORT}``."""
 
     def owner_dsn(self) -> str:
         if not self.database_url:
@@ -63,12 +92,22 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
 
 
 _INT_FIELDS = {
+    "report_ttl_hours",
+    "report_max_rows",
     "port",
     "access_token_ttl_seconds",
     "refresh_token_ttl_seconds",
     "login_rate_limit_per_minute",
     "db_pool_max_size",
+    "worker_processes",
+    "worker_threads",
+    "worker_db_pool_size",
+    "worker_heartbeat_timeout_ms",
+    "worker_maintenance_chance",
+    "metrics_port",
+    "worker_metrics_port",
 }
+_FLOAT_FIELDS = {"outbox_sweep_seconds", "scheduler_tick_seconds"}
 
 
 def with_credentials(dsn: str, user: str, password: str) -> str:
@@ -100,6 +139,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                 raw[field.name] = int(value)
             except ValueError:
                 raise SettingsError(f"{field.name.upper()} must be a whole number, got {value!r}") from None
+        elif field.name in _FLOAT_FIELDS:
+            try:
+                raw[field.name] = float(value)
+            except ValueError:
+                raise SettingsError(f"{field.name.upper()} must be a number, got {value!r}") from None
         else:
             raw[field.name] = value
     try:

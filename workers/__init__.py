@@ -1,1 +1,5 @@
-"""Dramatiq workers, middleware, scheduler and notification channels."""
+"""The background processes: Dramatiq workers and the scheduler (outbox relay + periodic jobs).
+
+``carecoord worker`` runs ``dramatiq workers.worker``; ``carecoord scheduler`` runs
+:mod:`workers.scheduler`. Both read the same settings as the API.
+"""

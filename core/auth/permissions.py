@@ -16,6 +16,12 @@ class Permission(StrEnum):
     API_KEYS_MANAGE = "api_keys:manage"
     MODULES_MANAGE = "modules:manage"
     DIRECTORY_MANAGE = "directory:manage"
+    REPORTS_READ = "reports:read"
+    REPORTS_RUN = "reports:run"
+    JOBS_MANAGE = "jobs:manage"
+    NOTIFICATIONS_READ = "notifications:read"
+    NOTIFICATIONS_SEND = "notifications:send"
+    NOTIFICATIONS_MANAGE = "notifications:manage"
 
 
 class Role(StrEnum):
@@ -31,8 +37,12 @@ _CARE = {Permission.PATIENTS_READ, Permission.PATIENTS_WRITE}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset(Permission),
     Role.ADMIN: frozenset(Permission),
-    Role.COORDINATOR: frozenset(_CARE | {Permission.USERS_READ, Permission.DIRECTORY_MANAGE}),
-    Role.CLINICIAN: frozenset(_CARE),
+    Role.COORDINATOR: frozenset(
+        _CARE
+        | {Permission.USERS_READ, Permission.DIRECTORY_MANAGE, Permission.REPORTS_READ, Permission.REPORTS_RUN}
+        | {Permission.NOTIFICATIONS_READ, Permission.NOTIFICATIONS_SEND}
+    ),
+    Role.CLINICIAN: frozenset(_CARE | {Permission.NOTIFICATIONS_READ}),
     Role.VIEWER: frozenset({Permission.PATIENTS_READ}),
 }
 

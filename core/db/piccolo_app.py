@@ -14,8 +14,11 @@ from core.care.tasks.tables import Task, TaskStatusHistory
 from core.care.team.tables import CareTeamMember
 from core.care.timeline.tables import ChartEntry
 from core.directory.tables import CommunityResource, Practitioner, ProviderOrganization
+from core.jobs.tables import DeadLetter, JobEffect, JobPing, UnroutedMessage
+from core.notifications.tables import Notification, NotificationChannelConfig, NotificationEvent, NotificationTemplate
 from core.outbox.tables import OutboxMessage
 from core.patients.tables import Patient, PatientConsent, PatientContact
+from core.reports.tables import ReportRun
 from core.tenancy.tables import PluginFailure, Tenant, TenantModule
 
 APP_CONFIG = AppConfig(
@@ -34,6 +37,15 @@ APP_CONFIG = AppConfig(
         TenantModule,
         PluginFailure,
         OutboxMessage,
+        ReportRun,
+        JobEffect,
+        DeadLetter,
+        UnroutedMessage,
+        JobPing,
+        NotificationChannelConfig,
+        NotificationTemplate,
+        Notification,
+        NotificationEvent,
         Appointment,
         AppointmentStatusHistory,
         ProviderOrganization,

@@ -13,6 +13,10 @@ from core.settings import APP_ROLE
 
 # Tables whose rows the app may only add to.
 APPEND_ONLY = {"audit_events"}
+# Tables the app may only write to, never read (operators read them as the owner).
+INSERT_ONLY = {"unrouted_messages"}
+# Narrow SECURITY DEFINER functions the app may call.
+FUNCTIONS = ("outbox_pending_tenants(interval)", "notifications_due_tenants()")
 # Piccolo's own bookkeeping: not the app's business.
 PRIVATE = {"migration"}
 
@@ -45,6 +49,14 @@ async def _grant(conn: Any, password: str) -> None:
         await conn.execute(f'revoke all on table "{table}" from {APP_ROLE}')
         if table in PRIVATE:
             continue
-        privileges = "select, insert" if table in APPEND_ONLY else "select, insert, update, delete"
+        if table in INSERT_ONLY:
+            privileges = "insert"
+        elif table in APPEND_ONLY:
+            privileges = "select, insert"
+        else:
+            privileges = "select, insert, update, delete"
         await conn.execute(f'grant {privileges} on table "{table}" to {APP_ROLE}')
     await conn.execute(f"grant usage, select on all sequences in schema public to {APP_ROLE}")
+    for function in FUNCTIONS:
+        if await conn.fetchval("select to_regprocedure($1)", function) is not None:
+            await conn.execute(f"grant execute on function {function} to {APP_ROLE}")

@@ -1,4 +1,4 @@
-"""Writing outbox rows. The relay that publishes them to Dramatiq belongs to the workers."""
+"""Writing outbox rows: the only way request and job code sends work to the workers."""
 
 from __future__ import annotations
 
@@ -18,16 +18,23 @@ async def enqueue_message(
     payload: dict[str, Any],
     queue: str = "default",
     idempotency_key: str | None = None,
+    effect_key: str | None = None,
 ) -> UUID:
-    """Add a message to the outbox in ``tx``; a duplicate idempotency key returns the first message's id."""
+    """Add a message to the outbox in ``tx``; a duplicate idempotency key returns the first message's id.
+
+    The relay publishes the row once ``tx`` commits; a rollback discards it. ``effect_key`` is
+    what the consuming actor records its effect under (default: the idempotency key, else the
+    message id), so a replay of a dead letter can carry the original one.
+    """
     message_id = await tx.fetchval(
-        "insert into outbox (tenant_id, actor_name, queue, payload, idempotency_key) "
-        "values ($1, $2, $3, $4::jsonb, $5) on conflict (tenant_id, idempotency_key) do nothing returning id",
+        "insert into outbox (tenant_id, actor_name, queue, payload, idempotency_key, effect_key) "
+        "values ($1, $2, $3, $4::jsonb, $5, $6) on conflict (tenant_id, idempotency_key) do nothing returning id",
         tenant_id,
         actor_name,
         queue,
         msgspec.json.encode(payload).decode(),
         idempotency_key,
+        effect_key or idempotency_key,
     )
     if message_id is None:
         message_id = await tx.fetchval(

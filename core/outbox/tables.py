@@ -16,3 +16,5 @@ class OutboxMessage(Table, tablename="outbox"):
     created_at = Timestamptz()
     published_at = Timestamptz(null=True)
     attempts = Integer()
+    last_error = Varchar(length=500, null=True)
+    effect_key = Varchar(length=200, null=True, help_text="the consumer's effect key; replays reuse the original")

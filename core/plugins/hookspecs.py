@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         PeriodicJob,
         PermissionSpec,
         PortalPage,
+        ReportSpec,
     )
 
 PROJECT = "carecoord"
@@ -138,6 +139,17 @@ def register_portal_pages() -> Sequence[PortalPage]:
 @hookspec
 def register_periodic_jobs() -> Sequence[PeriodicJob]:
     """Jobs the scheduler runs on a cron expression for each tenant that enabled the module.
+
+    Since hook API 1.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def register_reports() -> Sequence[ReportSpec]:
+    """Reports tenants that enabled the module can run (``/api/v1/reports``), built by the workers
+    into CSV, XLSX or PDF. Each is listed as ``{module}.{name}``; its ``query`` runs in the tenant's
+    transaction and returns a :class:`~core.reports.data.ReportData`.
 
     Since hook API 1.
     """

@@ -22,7 +22,7 @@ import pluggy
 
 from core.auth.permissions import Role
 from core.plugins import hookspecs
-from core.plugins.records import Contributions, ModuleSpec
+from core.plugins.records import Contributions, ModuleSpec, PeriodicJob, owned_reports
 
 log = logging.getLogger("carecoord.plugins")
 
@@ -39,6 +39,7 @@ REGISTRATION_HOOKS = (
     "register_metrics",
     "register_portal_pages",
     "register_periodic_jobs",
+    "register_reports",
 )
 _SPEC_NAMES = frozenset(
     name for name in dir(hookspecs) if getattr(getattr(hookspecs, name), "carecoord_spec", None) is not None
@@ -152,6 +153,17 @@ class PluginHost:
             unknown_roles = sorted(set(permission.roles) - {role.value for role in Role})
             if unknown_roles:
                 raise ValueError(f"permission {permission.name!r} names unknown role(s): {', '.join(unknown_roles)}")
+        for spec in gathered["register_actors"]:
+            if not callable(getattr(spec, "fn", None)) or not isinstance(getattr(spec, "name", None), str):
+                raise TypeError("register_actors must return ActorSpec objects (see core.plugins.sdk.actor)")
+        for job in gathered["register_periodic_jobs"]:
+            if not isinstance(job, PeriodicJob):
+                raise TypeError("register_periodic_jobs must return PeriodicJob objects")
+            from croniter import croniter
+
+            if not croniter.is_valid(job.cron):
+                raise ValueError(f"periodic job {job.name!r} has an invalid cron expression {job.cron!r}")
+        reports = owned_reports(module.name, gathered["register_reports"])
         if gathered["register_routes"]:
             from core.plugins.routes import check_routes  # imported here: it imports this module
 
@@ -163,12 +175,15 @@ class PluginHost:
             contributions.routes[module.name] = gathered["register_routes"]
         contributions.piccolo_apps.extend(gathered["register_piccolo_apps"])
         contributions.actors.extend(gathered["register_actors"])
+        contributions.module_actors.extend((module.name, spec) for spec in gathered["register_actors"])
         contributions.permissions.extend(gathered["register_permissions"])
         contributions.channels.extend(gathered["register_notification_channels"])
         contributions.metrics.extend(gathered["register_metrics"])
         if gathered["register_portal_pages"]:
             contributions.portal_pages[module.name] = gathered["register_portal_pages"]
         contributions.periodic_jobs.extend(gathered["register_periodic_jobs"])
+        contributions.reports.extend(reports)
+        contributions.module_periodic_jobs.extend((module.name, job) for job in gathered["register_periodic_jobs"])
         for impl in self.pm.hook.register_cli_commands.get_hookimpls():
             if impl.plugin_name == name:
                 self._cli_hooks.append(impl.function)

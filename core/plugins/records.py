@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import msgspec
+
+if TYPE_CHECKING:
+    from core.reports.data import ChartSpec
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 RESERVED_NAMES = frozenset(
@@ -20,8 +23,11 @@ RESERVED_NAMES = frozenset(
         "care_plans",
         "community_resources",
         "directory",
+        "core",
         "me",
+        "notifications",
         "patients",
+        "reports",
         "signup",
         "tasks",
         "tenant",
@@ -79,6 +85,9 @@ class ChannelSpec:
     description: str
     send: Callable[..., Awaitable[Any]]
     """``async send(ctx, recipient, message) -> provider message id``; used by the workers."""
+    consent_channel: str | None = None
+    """The patient consent that allows this channel (``sms``, ``email``, ``voice`` or ``letter``);
+    None: no consent can allow it, so every notification on it is suppressed. See docs/notifications.md."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +119,56 @@ class PeriodicJob:
 
     name: str
     cron: str
+    """Five-field cron expression, read in each tenant's time zone (``0 7 * * 1-5``: weekdays 07:00)."""
     actor_name: str
+    """Full actor name (``{module}.{actor}``); the job runs once per tenant that enabled the module."""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+_REPORT_NAME = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """A report tenants can run: a query, its parameters, an optional chart. See ``docs/reports.md``."""
+
+    name: str
+    """Lower-case identifier; a plugin's report is listed as ``{module}.{name}``."""
+    title: str
+    query: Callable[..., Awaitable[Any]]
+    """``async query(ctx: PluginContext, params) -> ReportData``, run by the worker in the tenant's transaction."""
+    description: str = ""
+    params: type[msgspec.Struct] | None = None
+    """Parameters schema; every field needs a default. Invalid parameters are refused with 400."""
+    chart: ChartSpec | None = None
+    permission: str | None = None
+    """Needed on top of ``reports:run`` / ``reports:read`` (e.g. ``referrals:read``); None: nothing more."""
+    module: str = ""
+    """Set by the host to the registering plugin's module; ``core`` for core's own reports."""
+
+    def __post_init__(self) -> None:
+        if not _REPORT_NAME.match(self.name):
+            raise ValueError(f"report name {self.name!r} must be 2-60 lower-case letters, digits or underscores")
+
+    @property
+    def full_name(self) -> str:
+        return self.name if self.module in ("", "core") else f"{self.module}.{self.name}"
+
+
+def owned_reports(module: str, specs: Sequence[Any]) -> list[ReportSpec]:
+    """A plugin's reports, checked and stamped with its module; raises on anything malformed."""
+    owned: dict[str, ReportSpec] = {}
+    for spec in specs:
+        if not isinstance(spec, ReportSpec):
+            raise TypeError("register_reports must return ReportSpec objects")
+        if not callable(spec.query):
+            raise TypeError(f"report {spec.name!r}: query must be an async function")
+        if spec.params is not None and not issubclass(spec.params, msgspec.Struct):
+            raise TypeError(f"report {spec.name!r}: params must be a msgspec.Struct class")
+        if spec.name in owned:
+            raise ValueError(f"report {spec.name!r} is registered twice")
+        owned[spec.name] = replace(spec, module=module)
+    return list(owned.values())
 
 
 @dataclass
@@ -122,8 +180,13 @@ class Contributions:
     routes: dict[str, Sequence[Any]] = field(default_factory=dict)
     piccolo_apps: list[str] = field(default_factory=list)
     actors: list[Any] = field(default_factory=list)
+    module_actors: list[tuple[str, Any]] = field(default_factory=list)
+    """``(module, ActorSpec)`` pairs: the worker names each actor ``{module}.{name}``."""
     permissions: list[PermissionSpec] = field(default_factory=list)
     channels: list[ChannelSpec] = field(default_factory=list)
     metrics: list[MetricSpec] = field(default_factory=list)
     portal_pages: dict[str, list[PortalPage]] = field(default_factory=dict)
     periodic_jobs: list[PeriodicJob] = field(default_factory=list)
+    reports: list[ReportSpec] = field(default_factory=list)
+    """Plugins' reports, each with ``module`` set to its plugin's module."""
+    module_periodic_jobs: list[tuple[str, PeriodicJob]] = field(default_factory=list)

@@ -22,6 +22,8 @@ from core.care.tasks.service import TaskInputError, create_task
 from core.db.raw import run_statements
 from core.db.rls import rls_statements as tenant_table_security
 from core.http.problems import problem
+from core.jobs.context import JobContext
+from core.jobs.errors import PermanentError
 from core.plugins.context import PluginContext
 from core.plugins.hookspecs import HOOK_API_VERSION, hookimpl
 from core.plugins.records import (
@@ -31,7 +33,9 @@ from core.plugins.records import (
     PeriodicJob,
     PermissionSpec,
     PortalPage,
+    ReportSpec,
 )
+from core.reports.data import ChartSpec, ReportColumn, ReportData
 
 
 @dataclass(frozen=True)
@@ -63,12 +67,18 @@ __all__ = [
     "HOOK_API_VERSION",
     "ActorSpec",
     "ChannelSpec",
+    "ChartSpec",
+    "JobContext",
     "MetricSpec",
     "ModuleSpec",
     "PeriodicJob",
+    "PermanentError",
     "PermissionSpec",
     "PluginContext",
     "PortalPage",
+    "ReportColumn",
+    "ReportData",
+    "ReportSpec",
     "TaskInputError",
     "actor",
     "create_task",

@@ -30,12 +30,12 @@ def validate_name(name: str) -> None:
         raise ValueError(f"{name!r} is a Python keyword; choose another name")
     if name != name.lower():
         raise ValueError(f"{name!r} must be lower case, e.g. {name.lower()!r}")
+    if name in sys.stdlib_module_names or name in RESERVED:
+        raise ValueError(f"{name!r} is the name of a standard library or carecoord package; choose another")
     try:
         normalise_name(name)
     except ValueError as exc:
         raise ValueError(f"{name!r} cannot be a module name: {exc}") from None
-    if name in sys.stdlib_module_names or name in RESERVED:
-        raise ValueError(f"{name!r} is the name of a standard library or carecoord package; choose another")
 
 
 def _refuse_importable(name: str) -> None:

@@ -73,6 +73,29 @@ def app_client(client: AsyncTestClient[Any]) -> Callable[[Litestar], AsyncTestCl
     return make
 
 
+async def in_app_loop(client: AsyncTestClient[Any], function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Await ``function(*args, **kwargs)`` in the event loop that serves the app.
+
+    The app's connection pool belongs to the test client's portal loop: code that uses
+    ``tenant_transaction``, services or actors directly (not over HTTP) must run there.
+    """
+
+    async def call() -> Any:
+        return await function(*args, **kwargs)
+
+    return await asyncio.to_thread(client.blocking_portal.call, call)
+
+
+@pytest.fixture
+def app_loop(client: AsyncTestClient[Any]) -> Callable[..., Any]:
+    """``await app_loop(fn, *args, **kwargs)``: run a coroutine function where the app's pool lives."""
+
+    async def run(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await in_app_loop(client, function, *args, **kwargs)
+
+    return run
+
+
 @pytest.fixture
 async def owner_db(test_services: services.TestServices) -> AsyncIterator[asyncpg.Connection[Any]]:
     """A connection as the owner/superuser, for catalog checks and tampering."""

@@ -776,3 +776,41 @@ async def test_hook_timeline_items_answers_are_collected_from_enabled_modules(
     assert failure["last_error"] == f"LookupError: no timeline for {patient_id}"
 
     assert await in_tenant(stage, other_org, "timeline_items", patient_id=patient_id, since=since, until=until) == []
+
+
+async def test_hook_register_reports_are_collected_under_their_module() -> None:
+    from core.plugins.sdk import ReportColumn, ReportData, ReportSpec
+
+    async def counts(ctx: PluginContext, params: None) -> ReportData:
+        return ReportData([ReportColumn("n", kind="integer")], [(1,)])
+
+    class Reporter:
+        @hookimpl
+        def register_module(self) -> ModuleSpec:
+            return ModuleSpec(name="reporter", title="Reporter")
+
+        @hookimpl
+        def register_reports(self) -> list[ReportSpec]:
+            return [ReportSpec(name="counts", title="Counts", query=counts)]
+
+    class Twice(Reporter):
+        @hookimpl
+        def register_module(self) -> ModuleSpec:
+            return ModuleSpec(name="twice", title="Twice")
+
+        @hookimpl
+        def register_reports(self) -> list[ReportSpec]:
+            return [
+                ReportSpec(name="counts", title="A", query=counts),
+                ReportSpec(name="counts", title="B", query=counts),
+            ]
+
+    host = load(("reporter", Reporter()))
+    (spec,) = host.contributions.reports
+    assert (spec.full_name, spec.module, spec.title) == ("reporter.counts", "reporter", "Counts")
+    assert await spec.query(None, None) == ReportData([ReportColumn("n", kind="integer")], [(1,)])
+
+    broken = PluginHost(load_entry_points=False, plugins=[("twice", Twice())], environ={})
+    assert broken.records["twice"].status == "failed"
+    assert "registered twice" in (broken.records["twice"].error or "")
+    assert broken.contributions.reports == []

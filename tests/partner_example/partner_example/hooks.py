@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from core.patients.schemas import Patient
-from core.plugins.sdk import ModuleSpec, PermissionSpec, PluginContext, hookimpl
-from partner_example.routes import READ, WRITE, add_note, list_notes
+from core.plugins.sdk import ActorSpec, ModuleSpec, PermissionSpec, PluginContext, hookimpl
+from partner_example.actors import reply
+from partner_example.routes import READ, WRITE, add_note, list_notes, queue_reply
 from partner_example.settings import ExampleSettings
 
 HOOK_API_VERSION = 1
@@ -30,7 +31,12 @@ def register_module() -> ModuleSpec:
 
 @hookimpl
 def register_routes() -> Sequence[Any]:
-    return [list_notes, add_note]
+    return [list_notes, add_note, queue_reply]
+
+
+@hookimpl
+def register_actors() -> Sequence[ActorSpec]:
+    return [reply]
 
 
 @hookimpl

@@ -91,3 +91,18 @@ async def add_note(plugin: PluginContext, data: NoteIn) -> NoteCreated:
         "partner_example.note.create", "partner_example_note", row["id"], {"patient_id": str(data.patient_id)}
     )
     return NoteCreated(greeting=settings.greeting, note=to_note(row))
+
+
+class ReplyQueued(msgspec.Struct, kw_only=True):
+    job_id: UUID
+
+
+@post("/notes/{note_id:uuid}/reply", status_code=202, guards=[requires_permission(WRITE)], summary="Queue a reply")
+async def queue_reply(plugin: PluginContext, note_id: UUID) -> ReplyQueued:
+    """Queue the ``partner_example.reply`` job; it runs in a worker once this request commits."""
+    if await plugin.tx.fetchval("select 1 from partner_example_notes where id = $1", note_id) is None:
+        raise problem(404, "No such note")
+    job_id = await plugin.enqueue(
+        "partner_example.reply", {"note_id": str(note_id)}, idempotency_key=f"reply:{note_id}"
+    )
+    return ReplyQueued(job_id=job_id)

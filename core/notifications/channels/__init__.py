@@ -1,0 +1,1 @@
+"""Delivery channels: the interface (``base``), core's built-in channels, and the registry."""

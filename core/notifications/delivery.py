@@ -1,0 +1,336 @@
+"""Sending one notification, as the ``notifications.send`` actor does it.
+
+Everything that decides *whether* to send is evaluated now, at send time: the patient still
+exists, the channel is enabled, the consent is active, it is not quiet hours where the patient
+lives, the template renders. Each "no" is an ordinary outcome recorded in the job's
+transaction (``skipped``, ``suppressed``, ``deferred``).
+
+The send itself is an external effect, so the row is *claimed* first in a short transaction
+of its own (``sending``): a second delivery of the same message finds the claim and backs
+off, and a row already ``sent`` is never sent again. Success is recorded in the job's
+transaction with the effect key. Failures are recorded in their own transaction (the job's
+rolls back when the error propagates): ``failed`` for good on a permanent error or the last
+retry, back to ``queued`` with the error otherwise.
+
+If the process dies after the provider accepted but before the commit, the claim goes stale
+and a redelivery sends again: at-least-once, softened by a stable e-mail Message-ID and an
+``Idempotency-Key`` header for HTTP providers.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from typing import Any, NoReturn
+from uuid import UUID
+
+import msgspec
+
+from core.db.apart import run_apart
+from core.db.tenant import Tx
+from core.jobs.context import JobContext
+from core.jobs.errors import PermanentError
+from core.notifications.callbacks import PROVIDER_CHANNELS, callback_url
+from core.notifications.channels.base import Channel, ChannelContext, Message, Recipient, SendResult
+from core.notifications.channels.registry import all_channels
+from core.notifications.config import StoredConfig, load_config
+from core.notifications.crypto import SecretsUnreadableError
+from core.notifications.quiet_hours import quiet_until, zone
+from core.notifications.schemas import Status
+from core.notifications.service import add_event, consent_active
+from core.notifications.template_store import find_template
+from core.notifications.templates import MessageTemplateError, render
+from core.settings import get_settings
+
+log = logging.getLogger("carecoord.notifications")
+
+MAX_RETRIES = 5
+STALE_CLAIM_SECONDS = 600
+MAX_DEFERRALS = 30
+DONE: frozenset[str] = frozenset({"sent", "delivered", "failed", "bounced", "suppressed", "skipped"})
+
+
+class SendInProgressError(Exception):
+    """Another delivery holds a fresh claim on this notification; retried later."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What was read and decided before the send (all of it in the job's transaction)."""
+
+    channel: Channel
+    config: StoredConfig
+    recipient: Recipient
+    message: Message
+    tenant_name: str
+
+
+def _notification_id(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        raise PermanentError(f"notifications.send: {str(value)[:64]!r} is not a notification id") from None
+
+
+def _json(value: Any) -> dict[str, Any]:
+    decoded = msgspec.json.decode(value) if isinstance(value, str) else value
+    return dict(decoded or {})
+
+
+async def send_notification(ctx: JobContext, notification_id: str) -> None:
+    """The actor: decide, claim, send, record (see the module docstring)."""
+    ident = _notification_id(notification_id)
+    row = await ctx.tx.fetchrow(
+        "select id, patient_id, channel, template, language, context, status, not_before, deferrals, claimed_at "
+        "from notifications where id = $1",
+        ident,
+    )
+    if row is None:
+        raise PermanentError(f"notification {ident} does not exist in this tenant")
+    status = row["status"]
+    now = datetime.now(UTC)
+    if status in DONE:
+        log.info("notification %s is already %s; nothing to do", ident, status)
+        return
+    if status == "deferred" and row["not_before"] is not None and row["not_before"] > now:
+        return  # a stray delivery: the release job queues it again when it is due
+    claimed_at = row["claimed_at"]
+    if status == "sending" and claimed_at is not None and (now - claimed_at).total_seconds() < STALE_CLAIM_SECONDS:
+        raise SendInProgressError(f"notification {ident} is being sent by another delivery")
+
+    outcome = await _decide(ctx, row, now)
+    if not isinstance(outcome, Prepared):
+        return
+    if not await _claim(ctx.tenant_id, ident):
+        raise SendInProgressError(f"notification {ident} was claimed by another delivery")
+    try:
+        result = await outcome.channel.send(_channel_context(ctx, outcome, ident), outcome.recipient, outcome.message)
+    except PermanentError as exc:
+        await _record_failure(ctx, ident, row["patient_id"], str(exc), final=True)
+        raise
+    except Exception as exc:
+        final = ctx.attempt >= MAX_RETRIES
+        await _record_failure(ctx, ident, row["patient_id"], f"{type(exc).__name__}: {exc}", final=final)
+        if final:
+            raise PermanentError(f"notification {ident}: gave up after {ctx.attempt + 1} attempts: {exc}") from exc
+        raise
+    await _record_sent(ctx, ident, row["patient_id"], outcome, result)
+
+
+async def _decide(ctx: JobContext, row: Any, now: datetime) -> Prepared | Status:
+    """Everything checked at send time; returns what to send, or the status recorded instead."""
+    ident, patient_id = row["id"], row["patient_id"]
+    channel = all_channels(ctx.plugins).get(row["channel"])
+    if channel is None:
+        await _fail_now(ctx, ident, patient_id, f"the channel {row['channel']!r} is not installed")
+    patient = await ctx.tx.fetchrow(
+        "select given_name, family_name, email, phone, address, communication, deleted_at from patients where id = $1",
+        patient_id,
+    )
+    if patient is None or patient["deleted_at"] is not None:
+        return await _settle(ctx, ident, patient_id, "skipped", "the patient record was deleted")
+    config = await load_config(ctx.tx, channel.name)
+    if not config.enabled:
+        return await _settle(ctx, ident, patient_id, "skipped", f"the {channel.name} channel is not enabled")
+    if not await consent_active(ctx.tx, patient_id, channel.consent_channel):
+        return await _settle(
+            ctx, ident, patient_id, "suppressed", f"no active {channel.consent_channel or channel.name} consent"
+        )
+    communication = _json(patient["communication"])
+    tenant = await ctx.tx.fetchrow("select name, time_zone from tenants where id = $1", ctx.tenant_id)
+    until = _quiet_until(channel, config, communication, tenant["time_zone"], now)
+    if until is not None:
+        return await _defer(ctx, ident, patient_id, row["deferrals"], until)
+    if channel.recipient_field and not patient[channel.recipient_field]:
+        field = {"email": "e-mail address", "phone": "phone number", "address": "postal address"}
+        missing = field.get(channel.recipient_field, channel.recipient_field)
+        return await _settle(ctx, ident, patient_id, "skipped", f"the patient has no {missing}")
+    recipient = Recipient(
+        patient_id=patient_id,
+        given_name=patient["given_name"],
+        family_name=patient["family_name"],
+        email=patient["email"],
+        phone=patient["phone"],
+        address=_json(patient["address"]) if patient["address"] is not None else None,
+        language=row["language"] or communication.get("language") or "en",
+    )
+    message = await _render(ctx, row, channel, recipient, tenant["name"])
+    return Prepared(channel, config, recipient, message, tenant["name"])
+
+
+def _quiet_until(
+    channel: Channel, config: StoredConfig, communication: dict[str, Any], tenant_zone: str, now: datetime
+) -> datetime | None:
+    applies = config.options.get("apply_quiet_hours")
+    if not (channel.quiet_hours_by_default if applies is None else applies):
+        return None
+    start, end = communication.get("quiet_hours_start"), communication.get("quiet_hours_end")
+    if not (start and end):
+        start, end = config.options.get("quiet_hours_start"), config.options.get("quiet_hours_end")
+    if not (start and end):
+        return None
+    tz = zone(communication.get("time_zone"), config.options.get("time_zone"), tenant_zone)
+    return quiet_until(now, time.fromisoformat(start), time.fromisoformat(end), tz)
+
+
+async def _render(ctx: JobContext, row: Any, channel: Channel, recipient: Recipient, tenant_name: str) -> Message:
+    found = await find_template(ctx.tx, row["template"], channel.name, recipient.language)
+    if found is None:
+        await _fail_now(ctx, row["id"], row["patient_id"], f"no template named {row['template']!r}")
+    source, language = found
+    variables = {
+        **_json(row["context"]),
+        "patient": {"given_name": recipient.given_name, "family_name": recipient.family_name},
+        "organization": {"name": tenant_name},
+    }
+    try:
+        subject, body = render(source, variables)
+    except MessageTemplateError as exc:
+        await _fail_now(ctx, row["id"], row["patient_id"], f"template {row['template']!r} ({language}): {exc}")
+    return Message(notification_id=row["id"], template=row["template"], language=language, subject=subject, body=body)
+
+
+def _channel_context(ctx: JobContext, prepared: Prepared, ident: UUID) -> ChannelContext:
+    try:
+        secrets = prepared.config.secrets()
+    except SecretsUnreadableError as exc:
+        raise PermanentError(str(exc)) from None
+    settings = get_settings()
+    name = prepared.channel.name
+    return ChannelContext(
+        tenant_id=ctx.tenant_id,
+        tenant_name=prepared.tenant_name,
+        notification_id=ident,
+        channel=name,
+        options=prepared.config.options,
+        secrets=secrets,
+        callback_url=callback_url(name, ctx.tenant_id, ident, settings) if name in PROVIDER_CHANNELS else None,
+        data_dir=settings.data_dir,
+    )
+
+
+async def _settle(ctx: JobContext, ident: UUID, patient_id: UUID, status: Status, detail: str) -> Status:
+    """A decision not to send, recorded in the job's transaction."""
+    await ctx.tx.execute(
+        "update notifications set status = $2, last_error = $3, updated_at = now() where id = $1", ident, status, detail
+    )
+    await add_event(ctx.tx, ctx.tenant_id, ident, status, "worker", detail)
+    await ctx.audit(f"notification.{status}", "notification", ident, {"patient_id": str(patient_id), "reason": detail})
+    return status
+
+
+async def _defer(ctx: JobContext, ident: UUID, patient_id: UUID, deferrals: int, until: datetime) -> Status:
+    if deferrals >= MAX_DEFERRALS:
+        return await _settle(ctx, ident, patient_id, "failed", f"still quiet hours after {deferrals} deferrals")
+    await ctx.tx.execute(
+        "update notifications set status = 'deferred', not_before = $2, deferrals = deferrals + 1, "
+        "updated_at = now() where id = $1",
+        ident,
+        until,
+    )
+    detail = f"quiet hours: deferred until {until.isoformat()}"
+    await add_event(ctx.tx, ctx.tenant_id, ident, "deferred", "worker", detail)
+    await ctx.audit(
+        "notification.deferred", "notification", ident, {"patient_id": str(patient_id), "until": until.isoformat()}
+    )
+    return "deferred"
+
+
+async def _fail_now(ctx: JobContext, ident: UUID, patient_id: UUID, detail: str) -> NoReturn:
+    """A failure found before sending: recorded for good, then PermanentError dead-letters the message."""
+    await _record_failure(ctx, ident, patient_id, detail, final=True)
+    raise PermanentError(detail)
+
+
+async def _claim(tenant_id: UUID, ident: UUID) -> bool:
+    async def claim(tx: Tx) -> bool:
+        claimed = await tx.fetchval(
+            """update notifications set status = 'sending', claimed_at = now(), attempts = attempts + 1,
+                   updated_at = now()
+               where id = $1 and (status in ('queued', 'deferred')
+                   or (status = 'sending' and claimed_at < now() - make_interval(secs => $2)))
+               returning id""",
+            ident,
+            STALE_CLAIM_SECONDS,
+        )
+        return claimed is not None
+
+    return await run_apart(tenant_id, claim)
+
+
+async def _record_failure(ctx: JobContext, ident: UUID, patient_id: UUID, error: str, *, final: bool) -> None:
+    """In a transaction of its own: the job's is about to roll back with the error."""
+    status: Status = "failed" if final else "queued"
+    detail = error[:1000] if final else f"retrying: {error}"[:1000]
+
+    async def record(tx: Tx) -> None:
+        await tx.execute(
+            "update notifications set status = $2, last_error = $3, claimed_at = null, updated_at = now() "
+            "where id = $1 and status in ('queued', 'deferred', 'sending')",
+            ident,
+            status,
+            error[:1000],
+        )
+        await add_event(tx, ctx.tenant_id, ident, status, "worker", detail)
+        if final:
+            from core.audit.service import append_event
+
+            await append_event(
+                tx,
+                tenant_id=ctx.tenant_id,
+                actor_type="system",
+                actor_id=None,
+                action="notification.failed",
+                resource_type="notification",
+                resource_id=ident,
+                request_id=ctx.request_id,
+                details={"patient_id": str(patient_id), "reason": error[:300], "module": ctx.module},
+            )
+
+    await run_apart(ctx.tenant_id, record)
+
+
+async def _record_sent(ctx: JobContext, ident: UUID, patient_id: UUID, prepared: Prepared, result: SendResult) -> None:
+    # A provider's report may have landed between the send and this commit: never move it back.
+    status = await ctx.tx.fetchval(
+        """update notifications set
+               status = case when status in ('delivered', 'failed', 'bounced') then status else $2::text end,
+               provider_message_id = $3, document_key = coalesce($4, document_key), sent_at = now(),
+               delivered_at = case when $2::text = 'delivered' then now() else delivered_at end,
+               claimed_at = null, last_error = null, updated_at = now()
+           where id = $1 returning status""",
+        ident,
+        result.status,
+        result.provider_message_id,
+        result.document_key,
+    )
+    await add_event(ctx.tx, ctx.tenant_id, ident, result.status, "worker", f"accepted by {prepared.channel.name}")
+    await ctx.audit(
+        "notification.sent",
+        "notification",
+        ident,
+        {
+            "patient_id": str(patient_id),
+            "channel": prepared.channel.name,
+            "template": prepared.message.template,
+            "language": prepared.message.language,
+            "status": status,
+        },
+    )
+
+
+async def release_due(ctx: JobContext, limit: int = 500) -> int:
+    """Queue the deferred notifications whose time has come (quiet hours over, schedule reached)."""
+    from core.notifications.service import enqueue_send
+
+    rows = await ctx.tx.fetch(
+        "update notifications set status = 'queued', updated_at = now() where id in ("
+        "select id from notifications where status = 'deferred' and not_before <= now() "
+        "order by not_before limit $1 for update skip locked) returning id, deferrals",
+        limit,
+    )
+    for row in rows:
+        await add_event(ctx.tx, ctx.tenant_id, row["id"], "queued", "worker", "released: its time has come")
+        await enqueue_send(ctx.tx, ctx.tenant_id, row["id"], row["deferrals"])
+    return len(rows)

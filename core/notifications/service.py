@@ -1,0 +1,276 @@
+"""Requesting notifications and reading them back.
+
+:func:`request_notification` is what the API and plugins (reminders, referrals...) call: it
+writes the notification and queues ``notifications.send`` through the outbox in the caller's
+transaction, so a rolled-back request sends nothing. Consent is checked here (a patient without
+consent gets a ``suppressed`` row and nothing is queued) and again by the worker at send time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import msgspec
+
+from core.db.tenant import Tx
+from core.http.context import RequestContext
+from core.notifications.channels.base import Channel
+from core.notifications.channels.registry import all_channels
+from core.notifications.schemas import Notification, NotificationEvent, NotificationPage, Status
+from core.notifications.template_store import find_template
+from core.plugins.context import PluginContext
+
+ACTOR_NAME = "notifications.send"
+QUEUE = "notifications"
+MAX_CONTEXT_BYTES = 16_384
+RESERVED_VARIABLES = frozenset({"patient", "organization"})
+COLUMNS = (
+    "id, patient_id, channel, template, language, context, status, not_before, attempts, provider_message_id, "
+    "document_key is not null as has_document, last_error, requested_by_module, created_at, updated_at, sent_at, "
+    "delivered_at"
+)
+AnyContext = RequestContext | PluginContext
+
+
+class NotificationRequestError(ValueError):
+    """A request that can never be sent as asked (unknown channel or template, bad variables): 422."""
+
+
+class PatientNotFoundError(LookupError):
+    """No such patient in this tenant (or deleted): 404."""
+
+
+def to_notification(row: Any, events: list[NotificationEvent] | None = None) -> Notification:
+    data = dict(row)
+    context = data["context"]
+    data["context"] = msgspec.json.decode(context) if isinstance(context, str) else dict(context)
+    return Notification(**data, events=events)
+
+
+async def audit(ctx: AnyContext, action: str, resource_id: UUID | None, details: dict[str, Any]) -> None:
+    """Audit through whichever context the caller has (a request's or a plugin's/job's)."""
+    if isinstance(ctx, PluginContext):
+        await ctx.audit(action, "notification", resource_id, details)
+    else:
+        from core.audit.service import record
+
+        await record(ctx, action, "notification", resource_id, details)
+
+
+async def add_event(
+    tx: Tx,
+    tenant_id: UUID,
+    notification_id: UUID,
+    status: Status,
+    source: str,
+    detail: str | None = None,
+    provider_status: str | None = None,
+) -> None:
+    await tx.execute(
+        "insert into notification_events (tenant_id, notification_id, status, source, provider_status, detail, "
+        "occurred_at) values ($1, $2, $3, $4, $5, $6, clock_timestamp())",
+        tenant_id,
+        notification_id,
+        status,
+        source,
+        provider_status[:40] if provider_status else None,
+        detail[:1000] if detail else None,
+    )
+
+
+async def consent_active(tx: Tx, patient_id: UUID, consent_channel: str | None) -> bool:
+    """Is there a granted, unexpired, unrevoked channel consent? (Same rule as core.patients.consents.)"""
+    if consent_channel is None:
+        return False
+    return bool(
+        await tx.fetchval(
+            "select exists(select 1 from patient_consents where patient_id = $1 and kind = 'channel' "
+            "and channel = $2 and status = 'granted' and (expires_at is null or expires_at > now()))",
+            patient_id,
+            consent_channel,
+        )
+    )
+
+
+def check_context(context: dict[str, Any]) -> dict[str, Any]:
+    clash = RESERVED_VARIABLES & set(context)
+    if clash:
+        raise NotificationRequestError(f"context may not set {', '.join(sorted(clash))}: core fills them in")
+    encoded = msgspec.json.encode(context)
+    if len(encoded) > MAX_CONTEXT_BYTES:
+        raise NotificationRequestError(f"context is larger than {MAX_CONTEXT_BYTES} bytes")
+    checked: dict[str, Any] = msgspec.json.decode(encoded)
+    return checked
+
+
+def channel_named(ctx: AnyContext, name: str) -> Channel:
+    plugins = getattr(ctx, "plugins", None)
+    channel = all_channels(plugins).get(name)
+    if channel is None:
+        raise NotificationRequestError(f"no channel named {name!r}")
+    return channel
+
+
+async def request_notification(
+    ctx: AnyContext,
+    *,
+    patient_id: UUID,
+    channel: str,
+    template: str = "generic",
+    context: dict[str, Any] | None = None,
+    language: str | None = None,
+    idempotency_key: str | None = None,
+    not_before: datetime | None = None,
+) -> Notification:
+    """Record a notification and queue its sending, in ``ctx``'s transaction.
+
+    ``idempotency_key`` makes a repeated request (a retried job, a double click) return the
+    first notification. Raises :class:`NotificationRequestError` or :class:`PatientNotFoundError`.
+    """
+    chosen = channel_named(ctx, channel)
+    variables = check_context(context or {})
+    patient = await ctx.tx.fetchrow(
+        "select communication->>'language' as language from patients where id = $1 and deleted_at is null",
+        patient_id,
+    )
+    if patient is None:
+        raise PatientNotFoundError(str(patient_id))
+    if await find_template(ctx.tx, template, chosen.name, language or patient["language"]) is None:
+        raise NotificationRequestError(f"no template named {template!r} for the {chosen.name} channel")
+    module = ctx.module if isinstance(ctx, PluginContext) else None
+    key = f"{module or 'core'}:{idempotency_key or uuid4()}"
+    consented = await consent_active(ctx.tx, patient_id, chosen.consent_channel)
+    now = datetime.now(UTC)
+    status: Status = "queued"
+    if not consented:
+        status = "suppressed"
+    elif not_before is not None and not_before > now:
+        status = "deferred"
+    row = await ctx.tx.fetchrow(
+        f"""insert into notifications (tenant_id, patient_id, channel, template, language, context, status,
+                idempotency_key, not_before, requested_by, requested_by_module)
+            values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11)
+            on conflict (tenant_id, idempotency_key) do nothing returning {COLUMNS}""",
+        ctx.tenant_id,
+        patient_id,
+        chosen.name,
+        template,
+        language,
+        msgspec.json.encode(variables).decode(),
+        status,
+        key,
+        not_before,
+        None if ctx.principal.kind == "system" else ctx.principal.actor_id,
+        module,
+    )
+    if row is None:  # the same request again: answer with the first one
+        existing = await ctx.tx.fetchrow(f"select {COLUMNS} from notifications where idempotency_key = $1", key)
+        await audit(ctx, "notification.read", existing["id"], {"patient_id": str(existing["patient_id"])})
+        return to_notification(existing)
+    notification_id = row["id"]
+    detail = {
+        "suppressed": f"no active {chosen.consent_channel or chosen.name} consent",
+        "deferred": f"scheduled for {not_before.isoformat() if not_before else ''}",
+        "queued": None,
+    }[status]
+    await add_event(ctx.tx, ctx.tenant_id, notification_id, status, "api", detail)
+    if status == "queued":
+        await enqueue_send(ctx.tx, ctx.tenant_id, notification_id, 0)
+    await audit(
+        ctx,
+        "notification.request",
+        notification_id,
+        {"patient_id": str(patient_id), "channel": chosen.name, "template": template, "status": status},
+    )
+    return to_notification(row)
+
+
+async def enqueue_send(tx: Tx, tenant_id: UUID, notification_id: UUID, round_: int) -> None:
+    """Queue ``notifications.send``; ``round_`` counts deferrals, so each release is a new effect."""
+    from core.outbox.service import enqueue_message
+
+    key = f"notification:{notification_id}:send:{round_}"
+    await enqueue_message(
+        tx,
+        tenant_id=tenant_id,
+        actor_name=ACTOR_NAME,
+        payload={"notification_id": str(notification_id)},
+        queue=QUEUE,
+        idempotency_key=key,
+    )
+
+
+class BadCursorError(ValueError):
+    pass
+
+
+def _cursor(created_at: datetime, notification_id: UUID) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{notification_id}".encode()).decode()
+
+
+def _parse_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        stamp, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(stamp), UUID(ident)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadCursorError(cursor) from None
+
+
+async def list_notifications(
+    ctx: RequestContext, *, patient_id: UUID | None, status: str | None, limit: int, cursor: str | None
+) -> NotificationPage:
+    after = _parse_cursor(cursor) if cursor else None
+    rows = await ctx.tx.fetch(
+        f"""select {COLUMNS} from notifications
+            where ($1::uuid is null or patient_id = $1) and ($2::text is null or status = $2)
+              and ($3::timestamptz is null or (created_at, id) < ($3, $4::uuid))
+            order by created_at desc, id desc limit $5""",
+        patient_id,
+        status,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit + 1,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    from core.audit.service import record
+
+    await record(
+        ctx,
+        "notification.list",
+        "patient" if patient_id else "notification",
+        patient_id,
+        {"count": len(rows), "patients": sorted({str(r["patient_id"]) for r in rows})[:200]},
+    )
+    items = [to_notification(r) for r in rows]
+    next_cursor = _cursor(rows[-1]["created_at"], rows[-1]["id"]) if more and rows else None
+    return NotificationPage(items=items, next_cursor=next_cursor)
+
+
+async def get_notification(ctx: RequestContext, notification_id: UUID) -> Notification | None:
+    row = await ctx.tx.fetchrow(f"select {COLUMNS} from notifications where id = $1", notification_id)
+    if row is None:
+        return None
+    events = await ctx.tx.fetch(
+        "select status, source, provider_status, detail, occurred_at from notification_events "
+        "where notification_id = $1 order by occurred_at, id",
+        notification_id,
+    )
+    await audit(ctx, "notification.read", notification_id, {"patient_id": str(row["patient_id"])})
+    return to_notification(row, [NotificationEvent(**dict(e)) for e in events])
+
+
+async def document_of(ctx: RequestContext, notification_id: UUID) -> tuple[str, UUID] | None:
+    """The stored letter's key and patient, audited as a download; None when there is none."""
+    row = await ctx.tx.fetchrow(
+        "select document_key, patient_id from notifications where id = $1 and document_key is not null",
+        notification_id,
+    )
+    if row is None:
+        return None
+    await audit(ctx, "notification.document", notification_id, {"patient_id": str(row["patient_id"])})
+    return row["document_key"], row["patient_id"]

@@ -1,0 +1,96 @@
+"""`carecoord dev` (what `make dev` runs) starts the API, a worker and the scheduler, and stops them all."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.workers.conftest import wait_for
+
+
+def descendants(pid: int) -> list[int]:
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    found = [int(c) for c in children]
+    return found + [g for c in found for g in descendants(c)]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def start_dev(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "dev", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def carecoord(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "core.cli", *args], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_dev_serves_and_runs_jobs_end_to_end_then_stops_cleanly(tmp_path: Path, owner_db: Any) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path),
+        "QUEUE_NAMESPACE": f"dev-{port}",
+        "OUTBOX_SWEEP_SECONDS": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+    dev = start_dev(port, env)
+    try:
+
+        async def health() -> int:
+            try:
+                async with httpx.AsyncClient() as http:
+                    return (await http.get(f"http://127.0.0.1:{port}/health")).status_code
+            except httpx.HTTPError:
+                return 0
+
+        assert await wait_for(health, lambda code: code == 200, seconds=90, what="the API") == 200
+        outbox_id = await asyncio.to_thread(carecoord, env, "jobs", "ping", "--tenant", "demo", "--note", f"dev-{port}")
+        # outbox -> relay (scheduler) -> Redis -> worker -> job_pings: every process took part
+        await wait_for(
+            lambda: owner_db.fetchval("select count(*) from job_pings where note = $1", f"dev-{port}"),
+            lambda count: count == 1,
+            seconds=60,
+            what="the ping to be processed",
+        )
+        assert await owner_db.fetchval("select published_at is not null from outbox where id = $1::uuid", outbox_id)
+        family = descendants(dev.pid)
+        assert len(family) >= 4, family  # API, scheduler, dramatiq's main process and its worker process
+    finally:
+        dev.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        output, _ = await asyncio.to_thread(dev.communicate, timeout=60)
+    text = output.decode(errors="replace")
+    assert dev.returncode == 0, text[-3000:]
+    assert time.monotonic() - started < 30
+    assert "carecoord stopped" in text
+    assert [pid for pid in family if alive(pid)] == [], "processes outlived `carecoord dev`"
