@@ -34,7 +34,7 @@ class JobContext(PluginContext):
     effect, its idempotency record and any follow-up outbox rows commit together.
     """
 
-    __slots__ = ("actor_name", "attempt", "message_id", "plugins")
+    __slots__ = ("actor_name", "attempt", "message_id")
 
     def __init__(
         self,
@@ -54,12 +54,12 @@ class JobContext(PluginContext):
             principal=system_principal(tenant_id),
             settings=settings,
             request_id=f"job:{message_id}",
+            plugins=plugins,
         )
         self.actor_name = actor_name
         self.message_id = message_id
         self.attempt = attempt
         """How many times this message failed before (0 on the first delivery)."""
-        self.plugins = plugins
 
     def request_context(self) -> RequestContext:
         """A :class:`RequestContext` on the same transaction, for calling core services (they audit as system)."""

@@ -6,7 +6,7 @@ tenant's transaction, so row-level security confines it to that tenant like core
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import msgspec
@@ -16,11 +16,14 @@ from core.auth.principal import Principal
 from core.db.tenant import Tx
 from core.outbox.service import enqueue_message
 
+if TYPE_CHECKING:
+    from core.plugins.manager import PluginHost
+
 
 class PluginContext:
     """The context handed to a plugin's hooks and route handlers."""
 
-    __slots__ = ("ip", "module", "principal", "request_id", "settings", "tx")
+    __slots__ = ("ip", "module", "plugins", "principal", "request_id", "settings", "tx")
 
     def __init__(
         self,
@@ -31,6 +34,7 @@ class PluginContext:
         settings: msgspec.Struct | None,
         ip: str | None = None,
         request_id: str | None = None,
+        plugins: PluginHost | None = None,
     ) -> None:
         self.module = module
         self.tx = tx
@@ -38,6 +42,7 @@ class PluginContext:
         self.settings = settings
         self.ip = ip
         self.request_id = request_id
+        self.plugins = plugins
 
     @property
     def tenant_id(self) -> UUID:
@@ -59,6 +64,17 @@ class PluginContext:
             request_id=self.request_id,
             details={**(details or {}), "module": self.module},
         )
+
+    async def emit(self, hook: str, **kwargs: Any) -> None:
+        """Tell the other modules this tenant enabled that ``hook`` happened (your own module too).
+
+        Each implementation runs in its own savepoint, exactly as for core's events.
+        """
+        from core.http.context import RequestContext
+        from core.plugins.dispatch import emit
+
+        request = RequestContext(self.tx, self.principal, self.ip, self.request_id, self.plugins)
+        await emit(request, hook, **kwargs)
 
     async def enqueue(
         self,

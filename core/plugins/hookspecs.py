@@ -283,6 +283,18 @@ def timeline_items(
     raise NotImplementedError
 
 
+@hookspec
+def referral_status_changed(ctx: PluginContext, referral: Any, previous_status: str | None) -> Awaitable[None] | None:
+    """A referral moved from ``previous_status`` (None: just created) to ``referral.status``.
+
+    Fired by the referrals module (``plugins/referrals``) in the transaction of the change, so
+    other modules (reminders, metrics, insurance) can react without importing it.
+    :param referral: the referral as ``GET /api/v1/referrals/{id}`` returns it.
+
+    Since hook API 1 (fired once the referrals module is enabled).
+    """
+
+
 QUERY_HOOKS = frozenset({"timeline_items"})
 EVENT_HOOKS = frozenset(
     {
@@ -293,6 +305,7 @@ EVENT_HOOKS = frozenset(
         "appointment_booked",
         "appointment_cancelled",
         "appointment_status_changed",
+        "referral_status_changed",
     }
 )
 LIFECYCLE_HOOKS = frozenset({"module_enabled", "module_disabled"})

@@ -49,6 +49,7 @@ def plugin_context_provider(name: str) -> Any:
                 settings=modules.settings.get(name),
                 ip=ctx.ip,
                 request_id=ctx.request_id,
+                plugins=host,
             )
 
     return provide_plugin

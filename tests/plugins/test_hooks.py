@@ -132,6 +132,10 @@ class Recorder:
         self._note("appointment_status_changed", ctx, appointment=appointment, previous_status=previous_status)
 
     @hookimpl
+    async def referral_status_changed(self, ctx: PluginContext, referral: Any, previous_status: str | None) -> None:
+        self._note("referral_status_changed", ctx, status=referral.status, previous_status=previous_status)
+
+    @hookimpl
     async def timeline_items(
         self, ctx: PluginContext, patient_id: UUID, since: datetime, until: datetime
     ) -> list[TimelineItem]:
@@ -749,6 +753,47 @@ async def test_hook_appointment_status_changed_gets_the_previous_status(stage: S
     assert call.hook == "appointment_status_changed"
     assert call.tenant_id == stage.org.tenant_id
     assert call.args == {"appointment": arrived, "previous_status": "booked"}
+
+
+async def test_hook_referral_status_changed_follows_every_referral_move(
+    app_client: AppClient, settings: Any, org: Org, other_org: Org
+) -> None:
+    import plugins.referrals.hooks as referrals
+
+    recorder = Recorder()
+    host = load(("recorder", recorder), ("referrals", referrals))
+    api = serve(app_client, settings, host)
+    for tenant in (org, other_org):
+        await enable_module(api, tenant, "referrals")
+    await enable_module(api, org, "hooktest", {"greeting": "hi"})
+    recorder.calls.clear()
+
+    for tenant in (org, other_org):
+        patient = await create_patient(api, tenant)
+        doctor = await api.post(
+            "/api/v1/directory/practitioners",
+            headers=tenant.headers,
+            json={"given_name": "Ada", "family_name": "Ng", "specialty": "cardiology"},
+        )
+        created = await api.post(
+            "/api/v1/referrals",
+            headers=tenant.headers,
+            json={
+                "patient_id": patient["id"],
+                "target_practitioner_id": doctor.json()["id"],
+                "specialty": "cardiology",
+                "reason": "palpitations",
+            },
+        )
+        assert created.status_code == 201, created.text
+        sent = await api.post(
+            f"/api/v1/referrals/{created.json()['id']}/transitions", headers=tenant.headers, json={"to": "sent"}
+        )
+        assert sent.status_code == 200, sent.text
+
+    calls = recorder.seen("referral_status_changed")
+    assert [(c.args["previous_status"], c.args["status"]) for c in calls] == [(None, "draft"), ("draft", "sent")]
+    assert {c.tenant_id for c in calls} == {org.tenant_id}  # the other tenant did not enable the recorder
 
 
 # --- questions core asks ------------------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Referrals: the referral lifecycle, SLA clocks on business calendars, loop closure."""

@@ -1,0 +1,99 @@
+"""Each referral's SLA clock, read from its transition log and the tenant's business calendar.
+
+The clock starts when the referral is sent, pauses while it is on hold and stops when it reaches
+``scheduled`` (or leaves the race: rejected, cancelled, replaced). All of it comes from
+``referral_transitions``, never from "last modified".
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from core.plugins.sdk import PluginContext
+from plugins.referrals.calendar import BusinessCalendar
+from plugins.referrals.schemas import Referral, Sla
+from plugins.referrals.settings import ReferralSettings
+from plugins.referrals.sla import Pause, SlaClock
+from plugins.referrals.states import SLA_STOP
+
+
+def settings_of(plugin: PluginContext) -> ReferralSettings:
+    return plugin.settings if isinstance(plugin.settings, ReferralSettings) else ReferralSettings()
+
+
+def clock_from_log(
+    referral: Referral, log: list[Any], settings: ReferralSettings, calendar: BusinessCalendar
+) -> SlaClock | None:
+    """The clock of ``referral`` given its transitions (``to_status``, ``occurred_at``), oldest first."""
+    started = next((t["occurred_at"] for t in log if t["to_status"] == "sent"), None)
+    if started is None:
+        return None
+    pauses: list[Pause] = []
+    stopped: datetime | None = None
+    for move in log:
+        at = move["occurred_at"]
+        if at < started:
+            continue
+        if pauses and pauses[-1].end is None and move["to_status"] != "on_hold":
+            pauses[-1] = Pause(pauses[-1].start, at)
+        if move["to_status"] == "on_hold":
+            pauses.append(Pause(at))
+        elif move["to_status"] in SLA_STOP and stopped is None:
+            stopped = at
+    if stopped is not None and pauses and pauses[-1].end is None:
+        pauses[-1] = Pause(pauses[-1].start, stopped)
+    return settings.targets().clock(referral.priority, calendar, started, pauses, stopped)
+
+
+def sla_of(referral: Referral, clock: SlaClock | None, settings: ReferralSettings, now: datetime) -> Sla:
+    target_hours = settings.targets().target(referral.priority).total_seconds() / 3600
+    if clock is None:
+        return Sla(target_hours=target_hours, started_at=None, due_at=None, remaining_seconds=None, state="not_started")
+    return Sla(
+        target_hours=target_hours,
+        started_at=clock.started_at,
+        due_at=clock.due_at,
+        remaining_seconds=clock.remaining(now).total_seconds(),
+        state=clock.state(now),
+    )
+
+
+async def tenant_calendar(plugin: PluginContext) -> BusinessCalendar:
+    zone = await plugin.tx.fetchval("select time_zone from tenants where id = $1", plugin.tenant_id)
+    return BusinessCalendar.from_settings(settings_of(plugin).calendar, zone)
+
+
+async def transition_logs(plugin: PluginContext, referral_ids: list[UUID]) -> dict[UUID, list[Any]]:
+    """Each referral's transitions (``to_status``, ``occurred_at``), oldest first, in one query."""
+    rows = await plugin.tx.fetch(
+        "select referral_id, to_status, occurred_at from referral_transitions where referral_id = any($1::uuid[]) "
+        "order by occurred_at, id",
+        referral_ids,
+    )
+    logs: dict[UUID, list[Any]] = defaultdict(list)
+    for row in rows:
+        logs[row["referral_id"]].append(row)
+    return logs
+
+
+async def with_sla_many(plugin: PluginContext, referrals: list[Referral]) -> list[Referral]:
+    """The referrals with their ``sla`` filled in: one query for all their transitions."""
+    if not referrals:
+        return []
+    settings = settings_of(plugin)
+    calendar = await tenant_calendar(plugin)
+    logs = await transition_logs(plugin, [r.id for r in referrals])
+    now = datetime.now(UTC)
+    return [
+        msgspec.structs.replace(r, sla=sla_of(r, clock_from_log(r, logs[r.id], settings, calendar), settings, now))
+        for r in referrals
+    ]
+
+
+async def with_sla(plugin: PluginContext, referral: Referral) -> Referral:
+    return (await with_sla_many(plugin, [referral]))[0]

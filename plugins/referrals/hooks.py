@@ -1,0 +1,52 @@
+"""The referrals module's hooks: the entry point ``carecoord.plugins: referrals``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from core.plugins.sdk import ActorSpec, ModuleSpec, PeriodicJob, PermissionSpec, hookimpl
+from plugins.referrals.routes import READ, ROUTES, WRITE
+from plugins.referrals.settings import ReferralSettings
+from plugins.referrals.watch import CHECK_SLA
+
+HOOK_API_VERSION = 1
+
+
+@hookimpl
+def register_module() -> ModuleSpec:
+    return ModuleSpec(
+        name="referrals",
+        title="Referrals",
+        description="Referral lifecycle to specialists, SLA clocks in business hours, loop closure",
+        settings=ReferralSettings,
+    )
+
+
+@hookimpl
+def register_routes() -> Sequence[Any]:
+    return ROUTES
+
+
+@hookimpl
+def register_piccolo_apps() -> Sequence[str]:
+    return ["plugins.referrals.piccolo_app"]
+
+
+@hookimpl
+def register_permissions() -> Sequence[PermissionSpec]:
+    care = frozenset({"owner", "admin", "coordinator"})
+    return [
+        PermissionSpec(READ, "Read referrals", roles=care | {"clinician", "viewer"}, api_key_scope=True),
+        PermissionSpec(WRITE, "Create and move referrals", roles=care | {"clinician"}, api_key_scope=True),
+    ]
+
+
+@hookimpl
+def register_actors() -> Sequence[ActorSpec]:
+    return [CHECK_SLA]
+
+
+@hookimpl
+def register_periodic_jobs() -> Sequence[PeriodicJob]:
+    return [PeriodicJob("check_sla", "*/5 * * * *", "referrals.check_sla")]
