@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
-from core.plugins.sdk import ActorSpec, ModuleSpec, PeriodicJob, PermissionSpec, hookimpl
+from core.care.timeline.schemas import TimelineItem
+from core.plugins.sdk import ActorSpec, MetricSpec, ModuleSpec, PeriodicJob, PermissionSpec, PluginContext, hookimpl
+from plugins.referrals.metrics import METRICS
 from plugins.referrals.routes import READ, ROUTES, WRITE
 from plugins.referrals.settings import ReferralSettings
+from plugins.referrals.timeline import referral_timeline
 from plugins.referrals.watch import CHECK_SLA
 
 HOOK_API_VERSION = 1
@@ -50,3 +55,16 @@ def register_actors() -> Sequence[ActorSpec]:
 @hookimpl
 def register_periodic_jobs() -> Sequence[PeriodicJob]:
     return [PeriodicJob("check_sla", "*/5 * * * *", "referrals.check_sla")]
+
+
+@hookimpl
+def register_metrics() -> Sequence[MetricSpec]:
+    return METRICS
+
+
+@hookimpl
+async def timeline_items(
+    ctx: PluginContext, patient_id: UUID, since: datetime, until: datetime
+) -> Sequence[TimelineItem]:
+    """Each referral move on the patient's timeline; closing adds the consult report (loop closure)."""
+    return await referral_timeline(ctx, patient_id, since, until)

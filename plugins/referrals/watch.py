@@ -12,14 +12,25 @@ from typing import Any
 
 from core.plugins.sdk import JobContext, actor, create_task
 from plugins.referrals.clock import clock_from_log, settings_of, tenant_calendar, transition_logs
+from plugins.referrals.schemas import Priority
 from plugins.referrals.service import COLUMNS, to_referral
 from plugins.referrals.sla import SlaClock, due_events
 
 RUNNING = ("sent", "received", "accepted", "on_hold")
-TITLES = {"at_risk": "Referral at risk of missing its SLA", "breached": "Referral SLA breached"}
+TITLES = {
+    "at_risk": "Referral at risk of missing its SLA",
+    "breached": "Referral SLA breached",
+    "open_loop": "Open referral loop: consult report missing",
+}
 
 
 async def check_sla(ctx: JobContext) -> None:
+    """Fire the SLA events that fell due, then surface open loops."""
+    await fire_sla_events(ctx)
+    await surface_open_loops(ctx)
+
+
+async def fire_sla_events(ctx: JobContext) -> None:
     """Fire the events that fell due for every referral whose clock is still running."""
     rows = await ctx.tx.fetch(f"select {COLUMNS} from referrals where status = any($1::text[])", list(RUNNING))
     if not rows:
@@ -43,29 +54,52 @@ async def check_sla(ctx: JobContext) -> None:
             await _fire(ctx, referral, clock, event)
 
 
-async def _fire(ctx: JobContext, referral: Any, clock: SlaClock, event: str) -> None:
+async def surface_open_loops(ctx: JobContext) -> None:
+    """A referral seen more than ``open_loop_days`` ago without a consult report gets a task, once."""
+    rows = await ctx.tx.fetch(
+        f"select {COLUMNS} from referrals r where status = 'seen' and not exists (select 1 from referral_sla_events e "
+        "where e.referral_id = r.id and e.event = 'open_loop') and (select max(occurred_at) from referral_transitions "
+        "t where t.referral_id = r.id and t.to_status = 'seen') < now() - make_interval(days => $1)",
+        settings_of(ctx).open_loop_days,
+    )
+    for row in rows:
+        referral = to_referral(row)
+        if await _record(ctx, referral.id, "open_loop", None):
+            await _task(ctx, referral, "open_loop", None, referral.priority)
+
+
+async def _record(ctx: JobContext, referral_id: Any, event: str, due_at: datetime | None) -> bool:
+    """Insert the event under its unique key; True only for the insert that won."""
     won = await ctx.tx.fetchval(
         "insert into referral_sla_events (tenant_id, referral_id, event, due_at) values ($1, $2, $3, $4) "
         "on conflict do nothing returning true",
         ctx.tenant_id,
-        referral.id,
+        referral_id,
         event,
-        clock.due_at,
+        due_at,
     )
-    if not won:
-        return
+    return bool(won)
+
+
+async def _fire(ctx: JobContext, referral: Any, clock: SlaClock, event: str) -> None:
+    if await _record(ctx, referral.id, event, clock.due_at):
+        await _task(ctx, referral, event, clock.due_at, "urgent" if event == "breached" else referral.priority)
+
+
+async def _task(ctx: JobContext, referral: Any, event: str, due_at: datetime | None, priority: Priority) -> None:
     owner = referral.coordinator_id
     if owner is not None and not await ctx.tx.fetchval(
         "select exists (select 1 from users where id = $1 and status = 'active')", owner
     ):
         owner = None
+    due = f"; SLA due {due_at:%Y-%m-%d %H:%M} UTC" if due_at else ""
     task = await create_task(
         ctx,
         title=TITLES[event],
-        description=f"{referral.specialty} referral ({referral.priority}) is {referral.status}; due {clock.due_at}.",
-        priority="urgent" if event == "breached" else referral.priority,
-        due_at=clock.due_at,
-        sla_due_at=clock.due_at,
+        description=f"{referral.specialty} referral ({referral.priority}) is {referral.status}{due}.",
+        priority=priority,
+        due_at=due_at,
+        sla_due_at=due_at,
         owner_user_id=owner,
         owner_role=None if owner else "coordinator",
         focus_type="referral",

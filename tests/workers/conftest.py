@@ -127,13 +127,6 @@ class Worker:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=timeout)
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            try:
-                self.terminate(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
 
 @pytest.fixture
 def start_worker() -> Iterator[Callable[..., Worker]]:

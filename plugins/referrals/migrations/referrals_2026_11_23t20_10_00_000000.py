@@ -12,7 +12,7 @@ SCHEMA = [
     """create table referral_sla_events (
         tenant_id uuid not null references tenants(id),
         referral_id uuid not null,
-        event varchar(16) not null check (event in ('at_risk', 'breached')),
+        event varchar(16) not null check (event in ('at_risk', 'breached', 'open_loop')),
         fired_at timestamptz not null default now(),
         due_at timestamptz,
         task_id uuid,
