@@ -15,7 +15,13 @@ from core.care.team.tables import CareTeamMember
 from core.care.timeline.tables import ChartEntry
 from core.directory.tables import CommunityResource, Practitioner, ProviderOrganization
 from core.jobs.tables import DeadLetter, JobEffect, JobPing, UnroutedMessage
-from core.notifications.tables import Notification, NotificationChannelConfig, NotificationEvent, NotificationTemplate
+from core.notifications.tables import (
+    Notification,
+    NotificationAttachment,
+    NotificationChannelConfig,
+    NotificationEvent,
+    NotificationTemplate,
+)
 from core.outbox.tables import OutboxMessage
 from core.patients.tables import Patient, PatientConsent, PatientContact
 from core.reports.tables import ReportRun
@@ -46,6 +52,7 @@ APP_CONFIG = AppConfig(
         NotificationTemplate,
         Notification,
         NotificationEvent,
+        NotificationAttachment,
         Appointment,
         AppointmentStatusHistory,
         ProviderOrganization,

@@ -29,8 +29,10 @@ import msgspec
 
 from core.db.apart import run_apart
 from core.db.tenant import Tx
+from core.http.context import RequestContext
 from core.jobs.context import JobContext
 from core.jobs.errors import PermanentError
+from core.notifications.attachments import load_attachments
 from core.notifications.callbacks import PROVIDER_CHANNELS, callback_url
 from core.notifications.channels.base import Channel, ChannelContext, Message, Recipient, SendResult
 from core.notifications.channels.registry import all_channels
@@ -82,8 +84,8 @@ async def send_notification(ctx: JobContext, notification_id: str) -> None:
     """The actor: decide, claim, send, record (see the module docstring)."""
     ident = _notification_id(notification_id)
     row = await ctx.tx.fetchrow(
-        "select id, patient_id, channel, template, language, context, status, not_before, deferrals, claimed_at "
-        "from notifications where id = $1",
+        "select id, patient_id, channel, template, language, context, status, not_before, deferrals, claimed_at, "
+        "recipient_kind, recipient_name, recipient_address, requested_by_module from notifications where id = $1",
         ident,
     )
     if row is None:
@@ -115,7 +117,7 @@ async def send_notification(ctx: JobContext, notification_id: str) -> None:
         if final:
             raise PermanentError(f"notification {ident}: gave up after {ctx.attempt + 1} attempts: {exc}") from exc
         raise
-    await _record_sent(ctx, ident, row["patient_id"], outcome, result)
+    await _record_sent(ctx, row, outcome, result)
 
 
 async def _decide(ctx: JobContext, row: Any, now: datetime) -> Prepared | Status:
@@ -133,12 +135,26 @@ async def _decide(ctx: JobContext, row: Any, now: datetime) -> Prepared | Status
     config = await load_config(ctx.tx, channel.name)
     if not config.enabled:
         return await _settle(ctx, ident, patient_id, "skipped", f"the {channel.name} channel is not enabled")
+    tenant = await ctx.tx.fetchrow("select name, time_zone from tenants where id = $1", ctx.tenant_id)
+    if row["recipient_kind"] == "provider":
+        # About the patient, to a care provider: patient consent and quiet hours are the patient's, not theirs.
+        recipient = Recipient(
+            patient_id=patient_id,
+            given_name=row["recipient_name"] or row["recipient_address"],
+            family_name="",
+            email=row["recipient_address"],
+            phone=None,
+            address=None,
+            language=row["language"] or "en",
+            kind="provider",
+        )
+        message = await _render(ctx, row, channel, recipient, patient, tenant["name"])
+        return Prepared(channel, config, recipient, message, tenant["name"])
     if not await consent_active(ctx.tx, patient_id, channel.consent_channel):
         return await _settle(
             ctx, ident, patient_id, "suppressed", f"no active {channel.consent_channel or channel.name} consent"
         )
     communication = _json(patient["communication"])
-    tenant = await ctx.tx.fetchrow("select name, time_zone from tenants where id = $1", ctx.tenant_id)
     until = _quiet_until(channel, config, communication, tenant["time_zone"], now)
     if until is not None:
         return await _defer(ctx, ident, patient_id, row["deferrals"], until)
@@ -155,7 +171,7 @@ async def _decide(ctx: JobContext, row: Any, now: datetime) -> Prepared | Status
         address=_json(patient["address"]) if patient["address"] is not None else None,
         language=row["language"] or communication.get("language") or "en",
     )
-    message = await _render(ctx, row, channel, recipient, tenant["name"])
+    message = await _render(ctx, row, channel, recipient, patient, tenant["name"])
     return Prepared(channel, config, recipient, message, tenant["name"])
 
 
@@ -174,21 +190,30 @@ def _quiet_until(
     return quiet_until(now, time.fromisoformat(start), time.fromisoformat(end), tz)
 
 
-async def _render(ctx: JobContext, row: Any, channel: Channel, recipient: Recipient, tenant_name: str) -> Message:
+async def _render(
+    ctx: JobContext, row: Any, channel: Channel, recipient: Recipient, patient: Any, tenant_name: str
+) -> Message:
     found = await find_template(ctx.tx, row["template"], channel.name, recipient.language)
     if found is None:
         await _fail_now(ctx, row["id"], row["patient_id"], f"no template named {row['template']!r}")
     source, language = found
     variables = {
         **_json(row["context"]),
-        "patient": {"given_name": recipient.given_name, "family_name": recipient.family_name},
+        "patient": {"given_name": patient["given_name"], "family_name": patient["family_name"]},
         "organization": {"name": tenant_name},
     }
     try:
         subject, body = render(source, variables)
     except MessageTemplateError as exc:
         await _fail_now(ctx, row["id"], row["patient_id"], f"template {row['template']!r} ({language}): {exc}")
-    return Message(notification_id=row["id"], template=row["template"], language=language, subject=subject, body=body)
+    return Message(
+        notification_id=row["id"],
+        template=row["template"],
+        language=language,
+        subject=subject,
+        body=body,
+        attachments=await load_attachments(ctx.tx, row["id"]),
+    )
 
 
 def _channel_context(ctx: JobContext, prepared: Prepared, ident: UUID) -> ChannelContext:
@@ -217,6 +242,7 @@ async def _settle(ctx: JobContext, ident: UUID, patient_id: UUID, status: Status
     )
     await add_event(ctx.tx, ctx.tenant_id, ident, status, "worker", detail)
     await ctx.audit(f"notification.{status}", "notification", ident, {"patient_id": str(patient_id), "reason": detail})
+    await announce(ctx.request_context(), ident, status)
     return status
 
 
@@ -287,11 +313,13 @@ async def _record_failure(ctx: JobContext, ident: UUID, patient_id: UUID, error:
                 request_id=ctx.request_id,
                 details={"patient_id": str(patient_id), "reason": error[:300], "module": ctx.module},
             )
+            await announce(RequestContext(tx, ctx.principal, None, ctx.request_id, ctx.plugins), ident, "failed")
 
     await run_apart(ctx.tenant_id, record)
 
 
-async def _record_sent(ctx: JobContext, ident: UUID, patient_id: UUID, prepared: Prepared, result: SendResult) -> None:
+async def _record_sent(ctx: JobContext, row: Any, prepared: Prepared, result: SendResult) -> None:
+    ident, patient_id = row["id"], row["patient_id"]
     # A provider's report may have landed between the send and this commit: never move it back.
     status = await ctx.tx.fetchval(
         """update notifications set
@@ -318,6 +346,28 @@ async def _record_sent(ctx: JobContext, ident: UUID, patient_id: UUID, prepared:
             "status": status,
         },
     )
+    if prepared.recipient.kind == "provider":
+        await ctx.audit(
+            "notification.disclosure",
+            "patient",
+            patient_id,
+            {
+                "notification_id": str(ident),
+                "recipient": prepared.recipient.full_name,
+                "recipient_address": prepared.recipient.email,
+                "channel": prepared.channel.name,
+                "attachments": [a.filename for a in prepared.message.attachments],
+            },
+        )
+    await announce(ctx.request_context(), ident, status)
+
+
+async def announce(ctx: RequestContext, ident: UUID, status: str) -> None:
+    """Fire ``notification_status_changed`` (the requesting module follows its messages with it)."""
+    module = await ctx.tx.fetchval("select requested_by_module from notifications where id = $1", ident)
+    from core.plugins.dispatch import emit
+
+    await emit(ctx, "notification_status_changed", notification_id=ident, status=status, requested_by_module=module)
 
 
 async def release_due(ctx: JobContext, limit: int = 500) -> int:

@@ -47,6 +47,15 @@ class NotificationEvent(msgspec.Struct, kw_only=True):
     occurred_at: datetime
 
 
+class AttachmentInfo(msgspec.Struct, kw_only=True):
+    """What the API shows of an attachment: never its content."""
+
+    id: UUID
+    filename: str
+    content_type: str
+    size: int
+
+
 class Notification(msgspec.Struct, kw_only=True):
     id: UUID
     patient_id: UUID
@@ -68,6 +77,12 @@ class Notification(msgspec.Struct, kw_only=True):
     delivered_at: datetime | None
     events: list[NotificationEvent] | None = None
     """The history, oldest first (in single-notification answers only)."""
+    recipient_kind: Literal["patient", "provider"] = "patient"
+    """``provider``: sent to ``recipient_address`` (a care provider) about the patient, not to the patient."""
+    recipient_name: str | None = None
+    recipient_address: str | None = None
+    attachments: list[AttachmentInfo] = []
+    """Files sent with the message (metadata only; the content is never returned)."""
 
 
 class NotificationPage(msgspec.Struct, kw_only=True):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -18,9 +20,15 @@ import msgspec
 
 from core.db.tenant import Tx
 from core.http.context import RequestContext
-from core.notifications.channels.base import Channel
+from core.notifications.attachments import (
+    AttachmentRejectedError,
+    attachment_infos,
+    check_attachments,
+    store_attachments,
+)
+from core.notifications.channels.base import Attachment, Channel, ProviderRecipient
 from core.notifications.channels.registry import all_channels
-from core.notifications.schemas import Notification, NotificationEvent, NotificationPage, Status
+from core.notifications.schemas import AttachmentInfo, Notification, NotificationEvent, NotificationPage, Status
 from core.notifications.template_store import find_template
 from core.plugins.context import PluginContext
 
@@ -31,8 +39,9 @@ RESERVED_VARIABLES = frozenset({"patient", "organization"})
 COLUMNS = (
     "id, patient_id, channel, template, language, context, status, not_before, attempts, provider_message_id, "
     "document_key is not null as has_document, last_error, requested_by_module, created_at, updated_at, sent_at, "
-    "delivered_at"
+    "delivered_at, recipient_kind, recipient_name, recipient_address"
 )
+EMAIL_ADDRESS = re.compile(r"^[^@\s<>,;\"]{1,64}@[^@\s<>,;\"]{1,189}\.[A-Za-z]{2,63}$")
 AnyContext = RequestContext | PluginContext
 
 
@@ -44,11 +53,13 @@ class PatientNotFoundError(LookupError):
     """No such patient in this tenant (or deleted): 404."""
 
 
-def to_notification(row: Any, events: list[NotificationEvent] | None = None) -> Notification:
+def to_notification(
+    row: Any, events: list[NotificationEvent] | None = None, attachments: list[AttachmentInfo] | None = None
+) -> Notification:
     data = dict(row)
     context = data["context"]
     data["context"] = msgspec.json.decode(context) if isinstance(context, str) else dict(context)
-    return Notification(**data, events=events)
+    return Notification(**data, events=events, attachments=attachments or [])
 
 
 async def audit(ctx: AnyContext, action: str, resource_id: UUID | None, details: dict[str, Any]) -> None:
@@ -125,25 +136,39 @@ async def request_notification(
     language: str | None = None,
     idempotency_key: str | None = None,
     not_before: datetime | None = None,
+    recipient: ProviderRecipient | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> Notification:
     """Record a notification and queue its sending, in ``ctx``'s transaction.
 
     ``idempotency_key`` makes a repeated request (a retried job, a double click) return the
     first notification. Raises :class:`NotificationRequestError` or :class:`PatientNotFoundError`.
+
+    ``recipient`` sends the message about ``patient_id`` to a care provider's explicit e-mail
+    address instead of to the patient (a referral packet): the patient's channel consent and
+    quiet hours do not apply, and the disclosure is audited (``notification.disclosure``).
+    ``attachments`` are checked (type allow-list, size) and stored with the notification.
     """
     chosen = channel_named(ctx, channel)
     variables = check_context(context or {})
+    if recipient is not None:
+        _check_provider_recipient(chosen, recipient)
+    try:
+        files = check_attachments(attachments)
+    except AttachmentRejectedError as exc:
+        raise NotificationRequestError(str(exc)) from None
     patient = await ctx.tx.fetchrow(
         "select communication->>'language' as language from patients where id = $1 and deleted_at is null",
         patient_id,
     )
     if patient is None:
         raise PatientNotFoundError(str(patient_id))
-    if await find_template(ctx.tx, template, chosen.name, language or patient["language"]) is None:
+    default_language = None if recipient is not None else patient["language"]
+    if await find_template(ctx.tx, template, chosen.name, language or default_language) is None:
         raise NotificationRequestError(f"no template named {template!r} for the {chosen.name} channel")
     module = ctx.module if isinstance(ctx, PluginContext) else None
     key = f"{module or 'core'}:{idempotency_key or uuid4()}"
-    consented = await consent_active(ctx.tx, patient_id, chosen.consent_channel)
+    consented = recipient is not None or await consent_active(ctx.tx, patient_id, chosen.consent_channel)
     now = datetime.now(UTC)
     status: Status = "queued"
     if not consented:
@@ -152,8 +177,9 @@ async def request_notification(
         status = "deferred"
     row = await ctx.tx.fetchrow(
         f"""insert into notifications (tenant_id, patient_id, channel, template, language, context, status,
-                idempotency_key, not_before, requested_by, requested_by_module)
-            values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11)
+                idempotency_key, not_before, requested_by, requested_by_module, recipient_kind, recipient_name,
+                recipient_address)
+            values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14)
             on conflict (tenant_id, idempotency_key) do nothing returning {COLUMNS}""",
         ctx.tenant_id,
         patient_id,
@@ -166,12 +192,17 @@ async def request_notification(
         not_before,
         None if ctx.principal.kind == "system" else ctx.principal.actor_id,
         module,
+        "provider" if recipient is not None else "patient",
+        recipient.name[:200] if recipient is not None else None,
+        recipient.email if recipient is not None else None,
     )
     if row is None:  # the same request again: answer with the first one
         existing = await ctx.tx.fetchrow(f"select {COLUMNS} from notifications where idempotency_key = $1", key)
         await audit(ctx, "notification.read", existing["id"], {"patient_id": str(existing["patient_id"])})
-        return to_notification(existing)
+        infos = await attachment_infos(ctx.tx, [existing["id"]])
+        return to_notification(existing, attachments=infos.get(existing["id"]))
     notification_id = row["id"]
+    stored = await store_attachments(ctx.tx, ctx.tenant_id, notification_id, files)
     detail = {
         "suppressed": f"no active {chosen.consent_channel or chosen.name} consent",
         "deferred": f"scheduled for {not_before.isoformat() if not_before else ''}",
@@ -180,13 +211,23 @@ async def request_notification(
     await add_event(ctx.tx, ctx.tenant_id, notification_id, status, "api", detail)
     if status == "queued":
         await enqueue_send(ctx.tx, ctx.tenant_id, notification_id, 0)
-    await audit(
-        ctx,
-        "notification.request",
-        notification_id,
-        {"patient_id": str(patient_id), "channel": chosen.name, "template": template, "status": status},
-    )
-    return to_notification(row)
+    details: dict[str, Any] = {"patient_id": str(patient_id), "channel": chosen.name, "template": template}
+    if recipient is not None:
+        details |= {"recipient_kind": "provider", "recipient_address": recipient.email}
+    if stored:
+        details["attachments"] = [f"{a.filename} ({a.content_type}, {a.size} bytes)" for a in stored]
+    await audit(ctx, "notification.request", notification_id, {**details, "status": status})
+    return to_notification(row, attachments=stored)
+
+
+def _check_provider_recipient(channel: Channel, recipient: ProviderRecipient) -> None:
+    """Provider messages go to an explicit e-mail address, so only e-mail-addressed channels carry them."""
+    if channel.recipient_field != "email":
+        raise NotificationRequestError(f"messages to a provider cannot go by {channel.name}: use an e-mail channel")
+    if not EMAIL_ADDRESS.match(recipient.email) or len(recipient.email) > 254:
+        raise NotificationRequestError("the provider's e-mail address is not valid")
+    if not recipient.name.strip():
+        raise NotificationRequestError("a provider recipient needs a name")
 
 
 async def enqueue_send(tx: Tx, tenant_id: UUID, notification_id: UUID, round_: int) -> None:
@@ -246,7 +287,8 @@ async def list_notifications(
         patient_id,
         {"count": len(rows), "patients": sorted({str(r["patient_id"]) for r in rows})[:200]},
     )
-    items = [to_notification(r) for r in rows]
+    infos = await attachment_infos(ctx.tx, [r["id"] for r in rows])
+    items = [to_notification(r, attachments=infos.get(r["id"])) for r in rows]
     next_cursor = _cursor(rows[-1]["created_at"], rows[-1]["id"]) if more and rows else None
     return NotificationPage(items=items, next_cursor=next_cursor)
 
@@ -261,7 +303,8 @@ async def get_notification(ctx: RequestContext, notification_id: UUID) -> Notifi
         notification_id,
     )
     await audit(ctx, "notification.read", notification_id, {"patient_id": str(row["patient_id"])})
-    return to_notification(row, [NotificationEvent(**dict(e)) for e in events])
+    infos = await attachment_infos(ctx.tx, [notification_id])
+    return to_notification(row, [NotificationEvent(**dict(e)) for e in events], infos.get(notification_id))
 
 
 async def document_of(ctx: RequestContext, notification_id: UUID) -> tuple[str, UUID] | None:

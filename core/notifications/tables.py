@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import JSONB, UUID, Array, Boolean, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, Array, Boolean, Bytea, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -61,6 +61,9 @@ class Notification(Table, tablename="notifications"):
     updated_at = Timestamptz()
     sent_at = Timestamptz(null=True)
     delivered_at = Timestamptz(null=True)
+    recipient_kind = Varchar(length=16, help_text="patient | provider (an explicit address, no patient consent)")
+    recipient_name = Varchar(length=200, null=True)
+    recipient_address = Varchar(length=254, null=True)
 
 
 class NotificationEvent(Table, tablename="notification_events"):
@@ -74,3 +77,16 @@ class NotificationEvent(Table, tablename="notification_events"):
     provider_status = Varchar(length=40, null=True)
     detail = Varchar(length=1000, null=True)
     occurred_at = Timestamptz()
+
+
+class NotificationAttachment(Table, tablename="notification_attachments"):
+    """A file sent with a notification (allow-listed type, at most 10 MB); the API shows metadata only."""
+
+    tenant_id = UUID(primary_key=True)
+    id = UUID()
+    notification_id = UUID()
+    filename = Varchar(length=200)
+    content_type = Varchar(length=100)
+    size = Integer()
+    content = Bytea()
+    created_at = Timestamptz()

@@ -103,6 +103,11 @@ BUILTIN_TEMPLATES: dict[tuple[str, str, str], TemplateSource] = {
         subject="{{ subject | default('Un mensaje de ' ~ organization.name) }}",
         body="Hola {{ patient.given_name }}:\n\n{{ text }}\n\n{{ organization.name }}",
     ),
+    # To a care provider about a patient (``recipient=`` of request_notification): no patient greeting.
+    ("provider_message", "any", "en"): TemplateSource(
+        subject="{{ subject | default('A message from ' ~ organization.name) }}",
+        body="{{ text }}\n\n{{ organization.name }}",
+    ),
     ("generic", "sms", "en"): TemplateSource(subject="", body="{{ organization.name }}: {{ text }}"),
     ("generic", "sms", "es"): TemplateSource(subject="", body="{{ organization.name }}: {{ text }}"),
 }

@@ -295,6 +295,20 @@ def referral_status_changed(ctx: PluginContext, referral: Any, previous_status: 
     """
 
 
+@hookspec
+def notification_status_changed(
+    ctx: PluginContext, notification_id: UUID, status: str, requested_by_module: str | None
+) -> Awaitable[None] | None:
+    """The notifications worker settled a notification: ``sent``/``delivered``, ``failed``, ``skipped``...
+
+    Fired in the worker's transaction (``failed`` in the one that records the failure), so the
+    module that requested the message (``requested_by_module``; None for core and the API) can
+    follow it, e.g. the referrals module marks a specialist packet as sent or failed.
+
+    Since hook API 1.
+    """
+
+
 QUERY_HOOKS = frozenset({"timeline_items"})
 EVENT_HOOKS = frozenset(
     {
@@ -306,6 +320,7 @@ EVENT_HOOKS = frozenset(
         "appointment_cancelled",
         "appointment_status_changed",
         "referral_status_changed",
+        "notification_status_changed",
     }
 )
 LIFECYCLE_HOOKS = frozenset({"module_enabled", "module_disabled"})

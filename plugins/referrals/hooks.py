@@ -10,6 +10,7 @@ from uuid import UUID
 from core.care.timeline.schemas import TimelineItem
 from core.plugins.sdk import ActorSpec, MetricSpec, ModuleSpec, PeriodicJob, PermissionSpec, PluginContext, hookimpl
 from plugins.referrals.metrics import METRICS
+from plugins.referrals.packet_sending import SEND_PACKET, follow_notification
 from plugins.referrals.routes import READ, ROUTES, WRITE
 from plugins.referrals.settings import ReferralSettings
 from plugins.referrals.timeline import referral_timeline
@@ -49,7 +50,7 @@ def register_permissions() -> Sequence[PermissionSpec]:
 
 @hookimpl
 def register_actors() -> Sequence[ActorSpec]:
-    return [CHECK_SLA]
+    return [CHECK_SLA, SEND_PACKET]
 
 
 @hookimpl
@@ -68,3 +69,11 @@ async def timeline_items(
 ) -> Sequence[TimelineItem]:
     """Each referral move on the patient's timeline; closing adds the consult report (loop closure)."""
     return await referral_timeline(ctx, patient_id, since, until)
+
+
+@hookimpl
+async def notification_status_changed(
+    ctx: PluginContext, notification_id: UUID, status: str, requested_by_module: str | None
+) -> None:
+    """A packet e-mail went out (or failed): follow it on the referral."""
+    await follow_notification(ctx, notification_id, status, requested_by_module)

@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK
 from core.plugins.sdk import PluginContext, problem, requires_permission
 from plugins.referrals import service
 from plugins.referrals.clock import with_sla, with_sla_many
+from plugins.referrals.packet_routes import referral_packet
 from plugins.referrals.schemas import (
     Priority,
     Referral,
@@ -146,4 +147,12 @@ async def referral_history(plugin: PluginContext, referral_id: UUID) -> list[Tra
     return transitions
 
 
-ROUTES = [create_referral, list_referrals, read_referral, move_referral, reroute_referral, referral_history]
+ROUTES = [
+    create_referral,
+    list_referrals,
+    read_referral,
+    move_referral,
+    reroute_referral,
+    referral_history,
+    referral_packet,
+]

@@ -11,6 +11,7 @@ import msgspec
 from plugins.referrals.states import Status
 
 Priority = Literal["routine", "urgent", "asap", "stat"]
+PacketStatus = Literal["not_sent", "queued", "sent", "failed", "acknowledged"]
 Icd10Code = Annotated[
     str,
     msgspec.Meta(
@@ -100,6 +101,11 @@ class Referral(msgspec.Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
     sla: Sla | None = None
+    packet_status: PacketStatus = "not_sent"
+    """The specialist packet: ``queued`` when sent, ``sent`` once e-mailed, ``failed`` (see ``packet_detail``),
+    ``acknowledged`` when the specialist received the referral."""
+    packet_notification_id: UUID | None = None
+    packet_detail: str | None = None
 
 
 class Transition(msgspec.Struct, kw_only=True):

@@ -12,14 +12,14 @@ from uuid import UUID
 import msgspec
 
 from core.plugins.sdk import PluginContext
-from plugins.referrals import states
+from plugins.referrals import packet_sending, states
 from plugins.referrals.schemas import Referral, ReferralCreate, RerouteIn, Transition, TransitionIn
 
 COLUMNS = (
     "id, patient_id, status, priority, specialty, reason, target_practitioner_id, target_organization_id, "
     "referring_practitioner_id, diagnosis_codes, clinical_notes, prior_auth_required, coordinator_id, "
     "appointment_id, consult_report, status_reason, held_from, replaces_id, replaced_by_id, sent_at, closed_at, "
-    "created_at, updated_at"
+    "created_at, updated_at, packet_status, packet_notification_id, packet_detail"
 )
 TRANSITION_COLUMNS = "id, from_status, to_status, reason, actor_type, actor_id, occurred_at"
 
@@ -204,6 +204,8 @@ async def transition(ctx: PluginContext, referral_id: UUID, data: TransitionIn) 
         data.appointment_id,
         data.consult_report,
     )
+    if await packet_sending.after_move(ctx, updated, target):  # queue the packet on sent, acknowledge on received
+        updated = await ctx.tx.fetchrow(f"select {COLUMNS} from referrals where id = $1", referral_id)
     referral = to_referral(updated)
     await _log(ctx, referral_id, current, target, data.reason)
     await ctx.audit(

@@ -34,6 +34,9 @@ class Referral(Table, tablename="referrals"):
     created_by = UUID(null=True)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    packet_status = Varchar(length=16, help_text="not_sent | queued | sent | failed | acknowledged")
+    packet_notification_id = UUID(null=True, help_text="the notification that e-mailed the packet")
+    packet_detail = Varchar(length=500, null=True, help_text="why the packet was not sent, or how it failed")
 
 
 class ReferralTransition(Table, tablename="referral_transitions"):

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from core.notifications.channels.base import ProviderRecipient
+from core.notifications.service import request_notification
 from core.plugins.sdk import JobContext, actor, create_task
 from plugins.referrals.clock import clock_from_log, settings_of, tenant_calendar, transition_logs
 from plugins.referrals.schemas import Priority
@@ -110,6 +112,26 @@ async def _task(ctx: JobContext, referral: Any, event: str, due_at: datetime | N
         "update referral_sla_events set task_id = $3 where referral_id = $1 and event = $2", referral.id, event, task.id
     )
     await ctx.audit(f"referral.sla_{event}", "referral", referral.id, {"task_id": str(task.id)})
+    if owner is not None:
+        await _tell_coordinator(ctx, referral, event, owner, f"{task.description} Worklist task {task.id}.")
+
+
+async def _tell_coordinator(ctx: JobContext, referral: Any, event: str, user_id: Any, text: str) -> None:
+    """E-mail the coordinator too (no patient name in it: the task holds the details).
+
+    Sent through core notifications like any message, so a tenant whose e-mail channel is off
+    records it as skipped instead of failing the check.
+    """
+    email = await ctx.tx.fetchval("select email from users where id = $1", user_id)
+    await request_notification(
+        ctx,
+        patient_id=referral.patient_id,
+        channel="email",
+        template="provider_message",
+        context={"subject": TITLES[event], "text": text},
+        recipient=ProviderRecipient(name="Care coordinator", email=email),
+        idempotency_key=f"referral:{referral.id}:{event}:coordinator",
+    )
 
 
 CHECK_SLA = actor(name="check_sla", queue="default", max_retries=3)(check_sla)

@@ -136,6 +136,12 @@ class Recorder:
         self._note("referral_status_changed", ctx, status=referral.status, previous_status=previous_status)
 
     @hookimpl
+    async def notification_status_changed(
+        self, ctx: PluginContext, notification_id: UUID, status: str, requested_by_module: str | None
+    ) -> None:
+        self._note("notification_status_changed", ctx, notification_id=notification_id, status=status)
+
+    @hookimpl
     async def timeline_items(
         self, ctx: PluginContext, patient_id: UUID, since: datetime, until: datetime
     ) -> list[TimelineItem]:
@@ -794,6 +800,41 @@ async def test_hook_referral_status_changed_follows_every_referral_move(
     calls = recorder.seen("referral_status_changed")
     assert [(c.args["previous_status"], c.args["status"]) for c in calls] == [(None, "draft"), ("draft", "sent")]
     assert {c.tenant_id for c in calls} == {org.tenant_id}  # the other tenant did not enable the recorder
+
+
+async def test_hook_notification_status_changed_reports_what_the_worker_decided(stage: Stage) -> None:
+    from core.jobs.runner import run_job
+
+    sent: dict[UUID, UUID] = {}
+    for tenant in (stage.org, stage.other_org):
+        patient = await create_patient(stage.api, tenant, email="ada@example.net")
+        granted = await stage.api.post(
+            f"/api/v1/patients/{patient['id']}/consents",
+            headers=tenant.headers,
+            json={"kind": "channel", "channel": "email"},
+        )
+        assert granted.status_code == 201, granted.text
+        requested = await stage.api.post(
+            "/api/v1/notifications",
+            headers=tenant.headers,
+            json={"patient_id": patient["id"], "channel": "email", "context": {"text": "hello"}},
+        )
+        assert requested.status_code == 202, requested.text
+        notification_id = requested.json()["id"]
+        sent[tenant.tenant_id] = UUID(notification_id)
+
+        async def send(tenant_id: UUID = tenant.tenant_id, ident: str = notification_id) -> str:
+            payload = {"notification_id": ident}
+            return await run_job(
+                "notifications.send", tenant_id=str(tenant_id), payload=payload, message_id=ident, host=stage.host
+            )
+
+        # The e-mail channel is not configured: the worker records "skipped" and says so.
+        assert await asyncio.to_thread(stage.api.blocking_portal.call, send) == "done"
+
+    (call,) = stage.recorder.seen("notification_status_changed")
+    assert call.tenant_id == stage.org.tenant_id  # the other tenant did not enable the recorder
+    assert call.args == {"notification_id": sent[stage.org.tenant_id], "status": "skipped"}
 
 
 # --- questions core asks ------------------------------------------------------------------------------------------

@@ -72,6 +72,13 @@ async def test_a_stat_referral_goes_at_risk_then_breaches_each_event_once(
         "select event from referral_sla_events where referral_id = $1 order by fired_at", uuid.UUID(referral["id"])
     )
     assert [e["event"] for e in events] == ["at_risk", "breached"]
+    notices = await owner_db.fetch(
+        "select template, recipient_address from notifications where tenant_id = $1 and patient_id = $2 "
+        "order by created_at",
+        org.tenant_id,
+        uuid.UUID(referral["patient_id"]),
+    )
+    assert [(n["template"], n["recipient_address"]) for n in notices] == [("provider_message", org.email)] * 2
 
 
 async def test_time_on_hold_does_not_count_and_a_scheduled_referral_stops_its_clock(

@@ -17,9 +17,19 @@ ConsentChannel = Literal["sms", "email", "voice", "letter"]
 """The channels a patient can consent to (``patient_consents.channel``)."""
 
 
+RecipientKind = Literal["patient", "provider"]
+"""``patient``: the patient's own addresses; ``provider``: an explicit address of a care provider."""
+
+
 @dataclass(frozen=True)
 class Recipient:
-    """Who a notification goes to, read from the patient record at send time."""
+    """Who a notification goes to, read at send time.
+
+    For a patient (``kind="patient"``) everything comes from the patient record. For a provider
+    (``kind="provider"``: a specialist receiving a referral packet) ``given_name`` is the
+    provider's display name, ``family_name`` is empty and ``email`` is the explicit address the
+    requester gave; ``patient_id`` still names the patient the message is about.
+    """
 
     patient_id: UUID
     given_name: str
@@ -28,10 +38,28 @@ class Recipient:
     phone: str | None
     address: dict[str, Any] | None
     language: str
+    kind: RecipientKind = "patient"
 
     @property
     def full_name(self) -> str:
-        return f"{self.given_name} {self.family_name}"
+        return f"{self.given_name} {self.family_name}".strip()
+
+
+@dataclass(frozen=True)
+class ProviderRecipient:
+    """An explicit provider address for :func:`core.notifications.service.request_notification`."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message (a referral packet PDF). Checked by ``core.notifications.attachments``."""
+
+    filename: str
+    content_type: str
+    content: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -43,6 +71,8 @@ class Message:
     language: str
     subject: str
     body: str
+    attachments: tuple[Attachment, ...] = ()
+    """Files to send along: e-mail attaches them, letters list them as enclosures, SMS/voice ignore them."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ def build_email(options: EmailOptions, ctx: ChannelContext, recipient: Recipient
     if not options.from_address:
         raise PermanentError("the e-mail channel has no from_address configured")
     if not recipient.email:
-        raise PermanentError("the patient has no e-mail address")
+        raise PermanentError("the recipient has no e-mail address")
     mail = EmailMessage()
     mail["From"] = formataddr((options.from_name or ctx.tenant_name, options.from_address))
     mail["To"] = formataddr((recipient.full_name, recipient.email))
@@ -35,7 +35,10 @@ def build_email(options: EmailOptions, ctx: ChannelContext, recipient: Recipient
     if options.reply_to:
         mail["Reply-To"] = options.reply_to
     mail.set_content(message.body)
-    mail["Content-Language"] = message.language  # after set_content, which clears Content-* headers
+    for attachment in message.attachments:  # checked against the allow-list when requested
+        maintype, _, subtype = attachment.content_type.partition("/")
+        mail.add_attachment(attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename)
+    mail["Content-Language"] = message.language  # last: set_content and add_attachment move Content-* headers
     return mail
 
 

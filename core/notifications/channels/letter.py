@@ -73,6 +73,11 @@ def render_letter(sender: list[str], recipient_lines: list[str], message: Messag
     pdf.ln(4)
     pdf.set_font(family, size=11)
     pdf.multi_cell(0, 5.5, text(message.body), new_x="LMARGIN", new_y="NEXT")
+    if message.attachments:  # the mail room prints and encloses them; the letter names them
+        pdf.ln(4)
+        pdf.set_font(family, size=9)
+        names = "\n".join(f"- {a.filename}" for a in message.attachments)
+        pdf.multi_cell(0, 4.5, text(f"Enclosures:\n{names}"), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 
