@@ -10,22 +10,17 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import TableBordersLayout
 
+from core.pdf import FONT_CANDIDATES
 from core.reports.cells import as_number, as_text
 from core.reports.render import Table
 
 PDF_MAX_ROWS = 5000
 """A PDF lists at most this many rows (about 150 pages); CSV and XLSX carry all of them."""
 CHART_MAX_POINTS = 60
-FONT_CANDIDATES = (
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"),
-    Path("/usr/local/share/fonts/DejaVuSans.ttf"),
-)
 PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75))
 
 

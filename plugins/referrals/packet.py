@@ -9,19 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import msgspec
-from fpdf import FPDF
 
+from core.pdf import start_pdf
 from core.plugins.sdk import PluginContext
 
-FONT_CANDIDATES = (
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"),
-)
 COVERAGE_NOT_ON_FILE = "Coverage: not on file"
 
 
@@ -181,16 +176,8 @@ def packet_sections(data: PacketData) -> list[tuple[str, list[str]]]:
 
 def render_packet(data: PacketData, organization_name: str) -> bytes:
     """The packet as an A4 PDF (DejaVu Sans when installed, else Helvetica with Latin-1 text)."""
-    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
-    family, unicode = "Helvetica", False
-    for candidate in FONT_CANDIDATES:
-        if candidate.is_file():
-            pdf.add_font("DejaVu", "", str(candidate))
-            family, unicode = "DejaVu", True
-            break
-
-    def text(value: str) -> str:
-        return value if unicode else value.encode("latin-1", "replace").decode("latin-1")
+    document = start_pdf()
+    pdf, family, text = document.pdf, document.family, document.text
 
     pdf.set_title(text(f"Referral packet {data.referral_id}"))
     pdf.set_creator("carecoord")

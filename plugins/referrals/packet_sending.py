@@ -21,6 +21,7 @@ from uuid import UUID
 from core.notifications.channels.base import Attachment, ProviderRecipient
 from core.notifications.service import NotificationRequestError, PatientNotFoundError, request_notification
 from core.plugins.sdk import JobContext, PermanentError, PluginContext, actor, create_task
+from plugins.referrals.attachments import packet_attachments
 from plugins.referrals.packet import load_packet, render_packet
 
 ACTOR_NAME = "referrals.send_packet"
@@ -149,7 +150,10 @@ async def send_packet(ctx: JobContext, referral_id: str, send: int = 0) -> None:
                 "Kindly confirm receipt to the referring organization.",
             },
             recipient=ProviderRecipient(address.name, address.email),
-            attachments=[Attachment(f"referral-{ident}.pdf", "application/pdf", content)],
+            attachments=[
+                Attachment(f"referral-{ident}.pdf", "application/pdf", content),
+                *await packet_attachments(ctx, ident),
+            ],
             idempotency_key=f"referral:{ident}:packet:{send}",
         )
     except (NotificationRequestError, PatientNotFoundError) as exc:

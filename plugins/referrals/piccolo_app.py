@@ -6,11 +6,11 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from plugins.referrals.tables import Referral, ReferralSlaEvent, ReferralTransition
+from plugins.referrals.tables import Referral, ReferralAttachment, ReferralSlaEvent, ReferralTransition
 
 APP_CONFIG = AppConfig(
     app_name="referrals",
     migrations_folder_path=str(Path(__file__).parent / "migrations"),
-    table_classes=[Referral, ReferralTransition, ReferralSlaEvent],
+    table_classes=[ReferralAttachment, Referral, ReferralTransition, ReferralSlaEvent],
     migration_dependencies=["core.db.piccolo_app"],
 )

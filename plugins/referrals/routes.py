@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from core.plugins.sdk import PluginContext, problem, requires_permission
 from plugins.referrals import service
+from plugins.referrals.attachment_routes import ATTACHMENT_ROUTES
 from plugins.referrals.clock import with_sla, with_sla_many
 from plugins.referrals.packet_routes import referral_packet
 from plugins.referrals.schemas import (
@@ -148,6 +149,7 @@ async def referral_history(plugin: PluginContext, referral_id: UUID) -> list[Tra
 
 
 ROUTES = [
+    *ATTACHMENT_ROUTES,
     create_referral,
     list_referrals,
     read_referral,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, Array, Boolean, Timestamptz, Varchar
+from piccolo.columns import UUID, Array, Boolean, Bytea, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -62,3 +62,17 @@ class ReferralSlaEvent(Table, tablename="referral_sla_events"):
     fired_at = Timestamptz()
     due_at = Timestamptz(null=True)
     task_id = UUID(null=True)
+
+
+class ReferralAttachment(Table, tablename="referral_attachments"):
+    """A clinical document of a referral (a letter, a lab result), sent with the specialist packet."""
+
+    tenant_id = UUID(primary_key=True)
+    id = UUID()
+    referral_id = UUID()
+    filename = Varchar(length=150)
+    content_type = Varchar(length=60)
+    size = Integer()
+    content = Bytea()
+    uploaded_by = UUID(null=True)
+    created_at = Timestamptz()

@@ -296,3 +296,58 @@ async def test_request_notification_refuses_bad_attachments_and_provider_message
     )
     assert (stored["filename"], stored["content_type"], stored["size"]) == ("note.txt", "text/plain", 6)
     assert bytes(stored["content"]) == "héllo".encode()
+
+
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+async def test_clinical_attachments_are_checked_stored_and_sent_with_the_packet(
+    client: Any,
+    clinic: Any,
+    other_org: Any,
+    smtp_server: SmtpServer,
+    app_loop: Callable[..., Any],
+) -> None:
+    await configure_email(client, clinic, smtp_server)
+    doctor = await specialist(client, clinic, email="echo@cardio.example.org")
+    referral = await new_referral(client, clinic, target_practitioner_id=doctor)
+    base = f"{REFERRALS}/{referral['id']}/attachments"
+
+    uploaded = await client.post(
+        base, headers=clinic.headers, files={"data": ("../../ecg report.pdf", PDF, "application/pdf")}
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    info = uploaded.json()
+    assert (info["filename"], info["content_type"], info["size"]) == ("ecg report.pdf", "application/pdf", len(PDF))
+    for bad, expected in [
+        (("x.exe", b"MZ\x90\x00", "application/octet-stream"), "not accepted"),
+        (("fake.pdf", b"<html>", "application/pdf"), "PDF"),
+    ]:
+        refused = await client.post(base, headers=clinic.headers, files={"data": bad})
+        assert refused.status_code == 422, refused.text
+        assert expected.lower() in refused.json()["detail"].lower()
+    for n in range(3):
+        assert (
+            await client.post(base, headers=clinic.headers, files={"data": (f"{n}.txt", b"note", "text/plain")})
+        ).status_code == 201
+    fifth = await client.post(base, headers=clinic.headers, files={"data": ("5.txt", b"note", "text/plain")})
+    assert fifth.status_code == 422
+    assert "at most 4" in fifth.json()["detail"]
+
+    listed = (await client.get(base, headers=clinic.headers)).json()
+    assert [a["filename"] for a in listed] == ["ecg report.pdf", "0.txt", "1.txt", "2.txt"]
+    download = await client.get(f"{base}/{info['id']}", headers=clinic.headers)
+    assert download.content == PDF
+    assert download.headers["content-type"].startswith("application/pdf")
+    await enable_module(client, other_org, "referrals")
+    assert (await client.get(f"{base}/{info['id']}", headers=other_org.headers)).status_code == 404
+    assert (await client.get(base, headers=other_org.headers)).status_code == 404
+
+    await move(client, clinic, referral["id"], "sent")
+    (job,) = await app_loop(_outbox, clinic.tenant_id, "referrals.send_packet")
+    await run(app_loop, clinic.tenant_id, job)
+    (send,) = await app_loop(_outbox, clinic.tenant_id, "notifications.send")
+    await run(app_loop, clinic.tenant_id, send)
+    (mail,) = smtp_server.received
+    names = [part.get_filename() for part in mail.message.walk() if part.get_filename()]
+    assert names == [f"referral-{referral['id']}.pdf", "ecg report.pdf", "0.txt", "1.txt", "2.txt"]

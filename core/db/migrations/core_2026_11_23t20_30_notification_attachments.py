@@ -27,7 +27,7 @@ SCHEMA = [
             check (content_type in ('application/pdf', 'image/png', 'image/jpeg', 'text/plain')),
         size integer not null check (size between 1 and 10485760),
         content bytea not null,
-        created_at timestamptz not null default now(),
+        created_at timestamptz not null default clock_timestamp(),  -- keeps the order they were given in
         primary key (tenant_id, id),
         check (octet_length(content) = size),
         foreign key (tenant_id, notification_id) references notifications (tenant_id, id))""",

@@ -14,16 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fpdf import FPDF
-
 from core.jobs.errors import PermanentError
 from core.notifications.channels.base import ChannelContext, ConsentChannel, Message, Recipient, SendResult
 from core.notifications.options import LetterOptions, options_dict, parse_options
-
-FONT_CANDIDATES = (
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"),
-)
+from core.pdf import start_pdf
 
 
 def address_lines(recipient: Recipient) -> list[str]:
@@ -42,16 +36,8 @@ def address_lines(recipient: Recipient) -> list[str]:
 
 
 def render_letter(sender: list[str], recipient_lines: list[str], message: Message) -> bytes:
-    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
-    family, unicode = "Helvetica", False
-    for candidate in FONT_CANDIDATES:
-        if candidate.is_file():
-            pdf.add_font("DejaVu", "", str(candidate))
-            family, unicode = "DejaVu", True
-            break
-
-    def text(value: str) -> str:
-        return value if unicode else value.encode("latin-1", "replace").decode("latin-1")
+    document = start_pdf()
+    pdf, family, text = document.pdf, document.family, document.text
 
     pdf.set_title(text(message.subject or "Letter"))
     pdf.set_creator("carecoord")
