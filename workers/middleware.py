@@ -13,7 +13,8 @@ from dramatiq.middleware import Middleware
 
 from core.db.engine import close_pool, start_pool
 from core.jobs.dead_letters import record_dead_letter
-from core.jobs.errors import PermanentError
+from core.jobs.errors import PermanentError, TenantMissingError
+from core.jobs.runner import parse_tenant
 
 log = logging.getLogger("carecoord.worker")
 
@@ -45,9 +46,10 @@ class DatabasePool(Middleware):
 
 
 def _tenant(kwargs: dict[str, Any]) -> UUID | None:
+    """The message's tenant as the runner reads it, or None when it names none."""
     try:
-        return UUID(str(kwargs.get("tenant_id")))
-    except ValueError:
+        return parse_tenant(kwargs.get("tenant_id"))
+    except TenantMissingError:
         return None
 
 

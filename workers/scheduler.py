@@ -21,12 +21,12 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import msgspec
 
 from core.db.engine import close_pool, start_pool
 from core.db.tenant import platform_transaction, tenant_transaction
 from core.jobs.catalog import CORE_MODULES, actor_catalog
 from core.outbox.relay import NOTIFY_CHANNEL, Publish, publish_pending, purge_published, sweep
+from core.outbox.service import insert_message
 from core.plugins.manager import PluginHost, get_host
 from core.plugins.records import PeriodicJob
 from core.plugins.tenant_modules import tenant_modules
@@ -182,17 +182,15 @@ class Scheduler:
                     log.warning("periodic job %s.%s names unknown actor %s", module, job.name, job.actor_name)
                     continue
                 # the outbox's unique (tenant, idempotency key) is the lock between schedulers
-                inserted = await tx.fetchval(
-                    "insert into outbox (tenant_id, actor_name, queue, payload, idempotency_key, effect_key) "
-                    "values ($1, $2, $3, $4::jsonb, $5, $5) on conflict (tenant_id, idempotency_key) do nothing "
-                    "returning true",
-                    tenant_id,
-                    actor.name,
-                    actor.queue,
-                    msgspec.json.encode(job.payload).decode(),
-                    occurrence.idempotency_key,
+                inserted = await insert_message(
+                    tx,
+                    tenant_id=tenant_id,
+                    actor_name=actor.name,
+                    payload=dict(job.payload),
+                    queue=actor.queue,
+                    idempotency_key=occurrence.idempotency_key,
                 )
-                created += bool(inserted)
+                created += inserted is not None
                 self.seen.add((tenant_id, occurrence.idempotency_key))
         return created
 
@@ -209,16 +207,15 @@ class Scheduler:
                 rows = await tx.fetch(f"select {sweep_spec.finder} as tenant_id")
             for row in rows:
                 async with tenant_transaction(row["tenant_id"]) as tx:
-                    inserted = await tx.fetchval(
-                        "insert into outbox (tenant_id, actor_name, queue, payload, idempotency_key, effect_key) "
-                        "values ($1, $2, $3, '{}'::jsonb, $4, $4) on conflict (tenant_id, idempotency_key) do nothing "
-                        "returning true",
-                        row["tenant_id"],
-                        actor.name,
-                        actor.queue,
-                        f"sweep:{actor.name}:{minute}",
+                    inserted = await insert_message(
+                        tx,
+                        tenant_id=row["tenant_id"],
+                        actor_name=actor.name,
+                        payload={},
+                        queue=actor.queue,
+                        idempotency_key=f"sweep:{actor.name}:{minute}",
                     )
-                created += bool(inserted)
+                created += inserted is not None
         return created
 
     async def maintenance(self) -> None:

@@ -31,7 +31,7 @@ from core.db.apart import run_apart
 from core.db.tenant import Tx
 from core.http.context import RequestContext
 from core.jobs.context import JobContext
-from core.jobs.errors import PermanentError
+from core.jobs.errors import PermanentError, payload_uuid
 from core.notifications.attachments import load_attachments
 from core.notifications.callbacks import PROVIDER_CHANNELS, callback_url
 from core.notifications.channels.base import Channel, ChannelContext, Message, Recipient, SendResult
@@ -68,13 +68,6 @@ class Prepared:
     tenant_name: str
 
 
-def _notification_id(value: str) -> UUID:
-    try:
-        return UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        raise PermanentError(f"notifications.send: {str(value)[:64]!r} is not a notification id") from None
-
-
 def _json(value: Any) -> dict[str, Any]:
     decoded = msgspec.json.decode(value) if isinstance(value, str) else value
     return dict(decoded or {})
@@ -82,7 +75,7 @@ def _json(value: Any) -> dict[str, Any]:
 
 async def send_notification(ctx: JobContext, notification_id: str) -> None:
     """The actor: decide, claim, send, record (see the module docstring)."""
-    ident = _notification_id(notification_id)
+    ident = payload_uuid(notification_id, actor="notifications.send", field="notification_id")
     row = await ctx.tx.fetchrow(
         "select id, patient_id, channel, template, language, context, status, not_before, deferrals, claimed_at, "
         "recipient_kind, recipient_name, recipient_address, requested_by_module from notifications where id = $1",

@@ -23,7 +23,7 @@ from core.db.raw import run_statements
 from core.db.rls import rls_statements as tenant_table_security
 from core.http.problems import problem
 from core.jobs.context import JobContext
-from core.jobs.errors import PermanentError
+from core.jobs.errors import PermanentError, payload_uuid
 from core.plugins.context import PluginContext
 from core.plugins.hookspecs import HOOK_API_VERSION, hookimpl
 from core.plugins.records import (
@@ -83,6 +83,7 @@ __all__ = [
     "actor",
     "create_task",
     "hookimpl",
+    "payload_uuid",
     "problem",
     "requires_permission",
     "run_statements",

@@ -26,7 +26,7 @@ from uuid import UUID
 import msgspec
 
 from core.jobs.context import JobContext
-from core.jobs.errors import PermanentError
+from core.jobs.errors import PermanentError, payload_uuid
 from core.plugins.context import PluginContext
 from core.plugins.manager import get_host
 from core.plugins.records import ReportSpec
@@ -48,13 +48,6 @@ ACTOR_NAME = "reports.build"
 QUEUE = "reports"
 
 
-def _run_id(value: str) -> UUID:
-    try:
-        return UUID(value)
-    except (ValueError, TypeError):
-        raise PermanentError(f"reports.build: run_id {str(value)[:64]!r} is not a UUID") from None
-
-
 async def _report_for(ctx: JobContext, name: str) -> tuple[ReportSpec, Any]:
     """The report and the module settings its query sees; PermanentError when it cannot run here."""
     host = ctx.plugins or get_host()
@@ -71,7 +64,7 @@ async def _report_for(ctx: JobContext, name: str) -> tuple[ReportSpec, Any]:
 
 
 async def build_report(ctx: JobContext, run_id: str) -> None:
-    run = _run_id(run_id)
+    run = payload_uuid(run_id, actor="reports.build", field="run_id")
     row = await ctx.tx.fetchrow("select report, format, params, status from report_runs where id = $1", run)
     if row is None:
         raise PermanentError(f"report run {run} does not exist in this tenant")

@@ -20,7 +20,7 @@ from uuid import UUID
 
 from core.notifications.channels.base import Attachment, ProviderRecipient
 from core.notifications.service import NotificationRequestError, PatientNotFoundError, request_notification
-from core.plugins.sdk import JobContext, PermanentError, PluginContext, actor, create_task
+from core.plugins.sdk import JobContext, PermanentError, PluginContext, actor, create_task, payload_uuid
 from plugins.referrals.attachments import packet_attachments
 from plugins.referrals.packet import load_packet, render_packet
 
@@ -113,10 +113,7 @@ async def _hand_task(ctx: PluginContext, row: Any, detail: str) -> None:
 
 async def send_packet(ctx: JobContext, referral_id: str, send: int = 0) -> None:
     """Render the packet and e-mail it through core notifications (see the module docstring)."""
-    try:
-        ident = UUID(referral_id)
-    except (ValueError, TypeError):
-        raise PermanentError(f"referrals.send_packet: {str(referral_id)[:64]!r} is not a referral id") from None
+    ident = payload_uuid(referral_id, actor="referrals.send_packet", field="referral_id")
     row = await ctx.tx.fetchrow(
         "select id, patient_id, specialty, priority, coordinator_id, target_practitioner_id, target_organization_id, "
         "packet_status from referrals where id = $1 for update",
