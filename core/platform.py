@@ -18,6 +18,7 @@ from core.db.tenant import platform_transaction, tenant_transaction
 from core.http.context import RequestContext
 from core.patients.schemas import Channel, CommunicationPreferences, PatientCreate
 from core.patients.service import create_patient
+from core.plugins.context import PluginContext
 from core.tenancy.schemas import SignupRequest, TenantOut, TenantStatus
 from core.tenancy.service import SlugTakenError, list_tenants, sign_up, update_tenant
 
@@ -147,7 +148,38 @@ async def seed_demo() -> bool:
                     ),
                 ),
             )
+        await seed_modules(ctx)
     return True
+
+
+async def seed_modules(ctx: RequestContext) -> None:
+    """Enable each module that has demo data for the demo tenant, then let it add its records."""
+    import msgspec
+
+    from core.plugins.dispatch import call_isolated
+    from core.plugins.manager import get_host
+    from core.plugins.tenant_modules import default_settings
+
+    host = get_host()
+    for impl in host.pm.hook.seed_demo_data.get_hookimpls():
+        module = host.module_of(impl.plugin_name)
+        if module is None:
+            continue
+        settings = default_settings(host.modules[module])
+        stored = msgspec.json.encode(msgspec.to_builtins(settings) if settings is not None else {}).decode()
+        await ctx.tx.execute(
+            "insert into tenant_modules (tenant_id, module, enabled, settings) values ($1, $2, true, $3::jsonb) "
+            "on conflict (tenant_id, module) do nothing",
+            ctx.tenant_id,
+            module,
+            stored,
+        )
+        await ctx.tx.execute("update tenants set modules_version = modules_version + 1 where id = $1", ctx.tenant_id)
+        plugin_ctx = PluginContext(
+            module=module, tx=ctx.tx, principal=ctx.principal, settings=settings, request_id=ctx.request_id,
+            plugins=host,
+        )  # fmt: skip
+        await call_isolated(host, plugin_ctx, "seed_demo_data", impl, {})
 
 
 def describe(report: ChainReport) -> dict[str, Any]:

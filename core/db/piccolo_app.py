@@ -15,6 +15,7 @@ from core.care.team.tables import CareTeamMember
 from core.care.timeline.tables import ChartEntry
 from core.directory.tables import CommunityResource, Practitioner, ProviderOrganization
 from core.jobs.tables import DeadLetter, JobEffect, JobPing, UnroutedMessage
+from core.notifications.inbound_tables import ChannelOptOut, InboundMessage
 from core.notifications.tables import (
     Notification,
     NotificationAttachment,
@@ -53,6 +54,8 @@ APP_CONFIG = AppConfig(
         Notification,
         NotificationEvent,
         NotificationAttachment,
+        InboundMessage,
+        ChannelOptOut,
         Appointment,
         AppointmentStatusHistory,
         ProviderOrganization,

@@ -110,10 +110,11 @@ async def apply_provider_status(
     provider_status: str,
     provider_id: str | None,
     error_code: str | None,
-) -> tuple[Status, UUID] | None:
+) -> tuple[Status, UUID, bool] | None:
     """Record a provider's report; move the status forward only (reports may arrive out of order).
 
-    Returns the notification's status afterwards and its patient (None when it does not exist).
+    Returns the notification's status afterwards, its patient and whether the status moved (None
+    when the notification does not exist).
     """
     from core.notifications.service import add_event
 
@@ -136,7 +137,9 @@ async def apply_provider_status(
             detail,
         )
         current = mapped
+        moved = True
     else:
+        moved = False
         detail = f"{detail + '; ' if detail else ''}recorded only (status stays {current})"
     await add_event(tx, tenant_id, notification_id, current, "provider", detail, provider_status)
-    return current, row["patient_id"]
+    return current, row["patient_id"], moved

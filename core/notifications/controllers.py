@@ -23,7 +23,9 @@ from core.auth.guards import requires_permission
 from core.auth.permissions import Permission
 from core.db.tenant import TenantInactiveError, tenant_transaction
 from core.http.context import RequestContext, provide_context
+from core.http.files import download
 from core.http.problems import problem
+from core.jobs.context import system_principal
 from core.notifications import service
 from core.notifications.callbacks import (
     CALLBACK_PATH,
@@ -37,6 +39,8 @@ from core.notifications.channels.letter import letter_path
 from core.notifications.channels.registry import BUILTIN, all_channels
 from core.notifications.config import ConfigError, StoredConfig, load_config, save_config
 from core.notifications.crypto import SecretsUnreadableError
+from core.notifications.delivery import announce
+from core.notifications.inbound import INBOUND_CHANNELS, inbound_url
 from core.notifications.schemas import (
     ChannelConfig,
     ChannelConfigUpdate,
@@ -100,6 +104,8 @@ class NotificationController(Controller):
                 language=data.language,
                 idempotency_key=data.idempotency_key,
                 not_before=data.not_before,
+                contact_id=data.contact_id,
+                share_as=data.share_as,
             )
         except service.PatientNotFoundError:
             raise problem(404, "No such patient") from None
@@ -122,15 +128,7 @@ class NotificationController(Controller):
             content = await anyio.Path(letter_path(get_settings().data_dir, found[0])).read_bytes()
         except (OSError, ValueError):
             raise problem(410, "The letter's file is no longer available") from None
-        return Response(
-            content,
-            media_type="application/pdf",
-            headers={
-                "Content-Disposition": f'attachment; filename="letter-{notification_id}.pdf"',
-                "Cache-Control": "no-store",
-                "X-Content-Type-Options": "nosniff",
-            },
-        )
+        return download(content, "application/pdf", f"letter-{notification_id}.pdf")
 
 
 FORBIDDEN = "The callback's signature is not valid"
@@ -174,7 +172,7 @@ async def provider_callback(request: Request[Any, Any, Any], channel: str, ref: 
             )
             if outcome is None:
                 raise problem(403, FORBIDDEN)
-            status, patient_id = outcome
+            status, patient_id, moved = outcome
             await append_event(
                 tx,
                 tenant_id=signed.tenant_id,
@@ -192,6 +190,10 @@ async def provider_callback(request: Request[Any, Any, Any], channel: str, ref: 
                     "status": status,
                 },
             )
+            if moved:  # the requesting module follows its message (a reminder falls back to another channel)
+                principal = system_principal(signed.tenant_id)
+                context = RequestContext(tx, principal, None, "provider-callback", _host(request))
+                await announce(context, signed.notification_id, status)
     except TenantInactiveError:
         raise problem(403, FORBIDDEN) from None
 
@@ -207,7 +209,7 @@ def _channel(request: Request[Any, Any, Any], name: str) -> Channel:
     return channel
 
 
-def _config_out(channel: Channel, config: StoredConfig) -> ChannelConfig:
+def _config_out(channel: Channel, config: StoredConfig, tenant_id: UUID) -> ChannelConfig:
     return ChannelConfig(
         channel=channel.name,
         description=channel.description,
@@ -218,6 +220,7 @@ def _config_out(channel: Channel, config: StoredConfig) -> ChannelConfig:
         secrets_set=sorted(config.secret_names),
         accepted_secrets=None if channel.secret_names is None else sorted(channel.secret_names),
         updated_at=config.updated_at,
+        inbound_url=inbound_url(channel.name, tenant_id) if channel.name in INBOUND_CHANNELS else None,
     )
 
 
@@ -230,14 +233,14 @@ class ChannelAdminController(Controller):
     @get("/", summary="Every notification channel and this organization's settings of it")
     async def list_channels(self, ctx: RequestContext, request: Request[Any, Any, Any]) -> list[ChannelConfig]:
         return [
-            _config_out(channel, await load_config(ctx.tx, name))
+            _config_out(channel, await load_config(ctx.tx, name), ctx.tenant_id)
             for name, channel in sorted(all_channels(_host(request)).items())
         ]
 
     @get("/{channel:str}", summary="One channel's settings (secrets are reported by name only)")
     async def read_channel(self, ctx: RequestContext, request: Request[Any, Any, Any], channel: str) -> ChannelConfig:
         chosen = _channel(request, channel)
-        return _config_out(chosen, await load_config(ctx.tx, chosen.name))
+        return _config_out(chosen, await load_config(ctx.tx, chosen.name), ctx.tenant_id)
 
     @put("/{channel:str}", summary="Configure a channel: enable it, its options, its secrets (write-only)")
     async def configure(
@@ -250,7 +253,7 @@ class ChannelAdminController(Controller):
             )
         except ConfigError as exc:
             raise problem(422, f"Invalid {chosen.name} settings: {exc}") from None
-        return _config_out(chosen, stored)
+        return _config_out(chosen, stored, ctx.tenant_id)
 
 
 def _template_key(request: Request[Any, Any, Any], name: str, channel: str, language: str) -> tuple[str, str, str]:

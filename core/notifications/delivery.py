@@ -38,9 +38,10 @@ from core.notifications.channels.base import Channel, ChannelContext, Message, R
 from core.notifications.channels.registry import all_channels
 from core.notifications.config import StoredConfig, load_config
 from core.notifications.crypto import SecretsUnreadableError
+from core.notifications.inbound_opt_outs import opted_out
 from core.notifications.quiet_hours import quiet_until, zone
 from core.notifications.schemas import Status
-from core.notifications.service import add_event, consent_active
+from core.notifications.service import add_event, consent_active, sharing_allowed
 from core.notifications.template_store import find_template
 from core.notifications.templates import MessageTemplateError, render
 from core.settings import get_settings
@@ -78,7 +79,8 @@ async def send_notification(ctx: JobContext, notification_id: str) -> None:
     ident = payload_uuid(notification_id, actor="notifications.send", field="notification_id")
     row = await ctx.tx.fetchrow(
         "select id, patient_id, channel, template, language, context, status, not_before, deferrals, claimed_at, "
-        "recipient_kind, recipient_name, recipient_address, requested_by_module from notifications where id = $1",
+        "recipient_kind, recipient_name, recipient_address, contact_id, share_as, requested_by_module "
+        "from notifications where id = $1",
         ident,
     )
     if row is None:
@@ -143,6 +145,10 @@ async def _decide(ctx: JobContext, row: Any, now: datetime) -> Prepared | Status
         )
         message = await _render(ctx, row, channel, recipient, patient, tenant["name"])
         return Prepared(channel, config, recipient, message, tenant["name"])
+    if row["recipient_kind"] == "contact":
+        return await _decide_contact(ctx, row, channel, config, patient, tenant, now)
+    if await opted_out(ctx.tx, patient_id, channel.consent_channel):
+        return await _settle(ctx, ident, patient_id, "skipped", "opted out")
     if not await consent_active(ctx.tx, patient_id, channel.consent_channel):
         return await _settle(
             ctx, ident, patient_id, "suppressed", f"no active {channel.consent_channel or channel.name} consent"
@@ -163,6 +169,38 @@ async def _decide(ctx: JobContext, row: Any, now: datetime) -> Prepared | Status
         phone=patient["phone"],
         address=_json(patient["address"]) if patient["address"] is not None else None,
         language=row["language"] or communication.get("language") or "en",
+    )
+    message = await _render(ctx, row, channel, recipient, patient, tenant["name"])
+    return Prepared(channel, config, recipient, message, tenant["name"])
+
+
+async def _decide_contact(
+    ctx: JobContext, row: Any, channel: Channel, config: Any, patient: Any, tenant: Any, now: datetime
+) -> Prepared | Status:
+    """A copy for the patient's contact: the sharing consent again, the patient's quiet hours, the contact's address."""
+    ident, patient_id = row["id"], row["patient_id"]
+    if not await sharing_allowed(ctx.tx, patient_id, row["contact_id"], row["share_as"]):
+        return await _settle(
+            ctx, ident, patient_id, "suppressed", f"no sharing consent for this contact ({row['share_as']})"
+        )
+    contact = await ctx.tx.fetchrow("select name, phone, email from patient_contacts where id = $1", row["contact_id"])
+    communication = _json(patient["communication"])
+    until = _quiet_until(channel, config, communication, tenant["time_zone"], now)
+    if until is not None:
+        return await _defer(ctx, ident, patient_id, row["deferrals"], until)
+    if channel.recipient_field not in ("email", "phone") or not contact[channel.recipient_field]:
+        return await _settle(
+            ctx, ident, patient_id, "skipped", f"the contact has no {channel.recipient_field or 'address'}"
+        )
+    recipient = Recipient(
+        patient_id=patient_id,
+        given_name=contact["name"],
+        family_name="",
+        email=contact["email"],
+        phone=contact["phone"],
+        address=None,
+        language=row["language"] or communication.get("language") or "en",
+        kind="contact",
     )
     message = await _render(ctx, row, channel, recipient, patient, tenant["name"])
     return Prepared(channel, config, recipient, message, tenant["name"])
@@ -193,6 +231,7 @@ async def _render(
     variables = {
         **_json(row["context"]),
         "patient": {"given_name": patient["given_name"], "family_name": patient["family_name"]},
+        "recipient": {"name": recipient.given_name, "kind": recipient.kind},
         "organization": {"name": tenant_name},
     }
     try:

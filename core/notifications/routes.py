@@ -10,5 +10,14 @@ from core.notifications.controllers import (
     TemplateAdminController,
     provider_callback,
 )
+from core.notifications.inbound_controllers import inbound_email, inbound_sms, list_inbound_messages
 
-ROUTES: list[Any] = [NotificationController, provider_callback, ChannelAdminController, TemplateAdminController]
+ROUTES: list[Any] = [
+    NotificationController,
+    provider_callback,
+    list_inbound_messages,
+    inbound_sms,
+    inbound_email,
+    ChannelAdminController,
+    TemplateAdminController,
+]

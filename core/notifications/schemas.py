@@ -32,6 +32,10 @@ class NotificationCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tru
     """Send no earlier than this (a scheduled message); null: now."""
     idempotency_key: IdempotencyKey | None = None
     """Repeating a request with the same key returns the first notification instead of a second one."""
+    contact_id: UUID | None = None
+    """Send to this contact of the patient (a caregiver) instead: needs the patient's sharing consent for the
+    contact and ``share_as`` in the contact's ``may_receive``."""
+    share_as: Literal["appointment_reminders", "care_updates", "billing", "clinical_results"] = "care_updates"
     tenant_id: UUID | msgspec.UnsetType = msgspec.UNSET
 
     def __post_init__(self) -> None:
@@ -77,10 +81,14 @@ class Notification(msgspec.Struct, kw_only=True):
     delivered_at: datetime | None
     events: list[NotificationEvent] | None = None
     """The history, oldest first (in single-notification answers only)."""
-    recipient_kind: Literal["patient", "provider"] = "patient"
-    """``provider``: sent to ``recipient_address`` (a care provider) about the patient, not to the patient."""
+    recipient_kind: Literal["patient", "provider", "contact"] = "patient"
+    """``provider``: sent to ``recipient_address`` (a care provider) about the patient, not to the patient;
+    ``contact``: sent to the patient's contact ``contact_id`` (a caregiver) under a sharing consent."""
     recipient_name: str | None = None
     recipient_address: str | None = None
+    contact_id: UUID | None = None
+    share_as: str | None = None
+    """For a contact: what the contact may receive that this message is (``appointment_reminders``...)."""
     attachments: list[AttachmentInfo] = []
     """Files sent with the message (metadata only; the content is never returned)."""
 
@@ -109,6 +117,8 @@ class ChannelConfig(msgspec.Struct, kw_only=True):
     """Names of the secrets stored (values are never returned)."""
     accepted_secrets: list[str] | None
     updated_at: datetime | None
+    inbound_url: str | None = None
+    """sms, email: where the provider posts messages patients send in (signed for this organization)."""
 
 
 class TemplateSave(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -39,7 +39,7 @@ RESERVED_VARIABLES = frozenset({"patient", "organization"})
 COLUMNS = (
     "id, patient_id, channel, template, language, context, status, not_before, attempts, provider_message_id, "
     "document_key is not null as has_document, last_error, requested_by_module, created_at, updated_at, sent_at, "
-    "delivered_at, recipient_kind, recipient_name, recipient_address"
+    "delivered_at, recipient_kind, recipient_name, recipient_address, contact_id, share_as"
 )
 EMAIL_ADDRESS = re.compile(r"^[^@\s<>,;\"]{1,64}@[^@\s<>,;\"]{1,189}\.[A-Za-z]{2,63}$")
 AnyContext = RequestContext | PluginContext
@@ -107,6 +107,22 @@ async def consent_active(tx: Tx, patient_id: UUID, consent_channel: str | None) 
     )
 
 
+async def sharing_allowed(tx: Tx, patient_id: UUID, contact_id: UUID, share_as: str) -> bool:
+    """May the patient's contact receive ``share_as`` messages? A granted, unexpired sharing consent for that
+    contact and the contact's ``may_receive`` naming it (the same rule at request and at send time)."""
+    return bool(
+        await tx.fetchval(
+            "select exists(select 1 from patient_contacts c join patient_consents k on k.contact_id = c.id "
+            "and k.patient_id = c.patient_id where c.id = $2 and c.patient_id = $1 and c.deleted_at is null "
+            "and $3 = any(c.may_receive) and k.kind = 'sharing' and k.status = 'granted' "
+            "and (k.expires_at is null or k.expires_at > now()))",
+            patient_id,
+            contact_id,
+            share_as,
+        )
+    )
+
+
 def check_context(context: dict[str, Any]) -> dict[str, Any]:
     clash = RESERVED_VARIABLES & set(context)
     if clash:
@@ -138,6 +154,8 @@ async def request_notification(
     not_before: datetime | None = None,
     recipient: ProviderRecipient | None = None,
     attachments: Sequence[Attachment] = (),
+    contact_id: UUID | None = None,
+    share_as: str = "appointment_reminders",
 ) -> Notification:
     """Record a notification and queue its sending, in ``ctx``'s transaction.
 
@@ -148,11 +166,29 @@ async def request_notification(
     address instead of to the patient (a referral packet): the patient's channel consent and
     quiet hours do not apply, and the disclosure is audited (``notification.disclosure``).
     ``attachments`` are checked (type allow-list, size) and stored with the notification.
+
+    ``contact_id`` sends a copy to one of the patient's contacts (a caregiver) at the contact's own
+    phone or e-mail: only while the patient's sharing consent for that contact is granted and the
+    contact's ``may_receive`` names ``share_as`` (checked now and again at send time; otherwise the
+    notification is ``suppressed``).
     """
     chosen = channel_named(ctx, channel)
     variables = check_context(context or {})
     if recipient is not None:
         _check_provider_recipient(chosen, recipient)
+    contact = None
+    if contact_id is not None:
+        if recipient is not None:
+            raise NotificationRequestError("a notification goes to a provider or to a contact, not both")
+        if chosen.recipient_field not in ("email", "phone"):
+            raise NotificationRequestError(f"copies to a contact cannot go by {chosen.name}")
+        contact = await ctx.tx.fetchrow(
+            "select id, name from patient_contacts where id = $1 and patient_id = $2 and deleted_at is null",
+            contact_id,
+            patient_id,
+        )
+        if contact is None:
+            raise NotificationRequestError("contact_id is not one of the patient's contacts")
     try:
         files = check_attachments(attachments)
     except AttachmentRejectedError as exc:
@@ -168,7 +204,11 @@ async def request_notification(
         raise NotificationRequestError(f"no template named {template!r} for the {chosen.name} channel")
     module = ctx.module if isinstance(ctx, PluginContext) else None
     key = f"{module or 'core'}:{idempotency_key or uuid4()}"
-    consented = recipient is not None or await consent_active(ctx.tx, patient_id, chosen.consent_channel)
+    if contact_id is not None:
+        consented = await sharing_allowed(ctx.tx, patient_id, contact_id, share_as)
+    else:
+        consented = recipient is not None or await consent_active(ctx.tx, patient_id, chosen.consent_channel)
+    kind = "provider" if recipient is not None else "contact" if contact is not None else "patient"
     now = datetime.now(UTC)
     status: Status = "queued"
     if not consented:
@@ -178,8 +218,8 @@ async def request_notification(
     row = await ctx.tx.fetchrow(
         f"""insert into notifications (tenant_id, patient_id, channel, template, language, context, status,
                 idempotency_key, not_before, requested_by, requested_by_module, recipient_kind, recipient_name,
-                recipient_address)
-            values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14)
+                recipient_address, contact_id, share_as)
+            values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
             on conflict (tenant_id, idempotency_key) do nothing returning {COLUMNS}""",
         ctx.tenant_id,
         patient_id,
@@ -192,9 +232,11 @@ async def request_notification(
         not_before,
         None if ctx.principal.kind == "system" else ctx.principal.actor_id,
         module,
-        "provider" if recipient is not None else "patient",
-        recipient.name[:200] if recipient is not None else None,
+        kind,
+        recipient.name[:200] if recipient is not None else contact["name"][:200] if contact is not None else None,
         recipient.email if recipient is not None else None,
+        contact_id,
+        share_as if contact_id is not None else None,
     )
     if row is None:  # the same request again: answer with the first one
         existing = await ctx.tx.fetchrow(f"select {COLUMNS} from notifications where idempotency_key = $1", key)
@@ -204,7 +246,9 @@ async def request_notification(
     notification_id = row["id"]
     stored = await store_attachments(ctx.tx, ctx.tenant_id, notification_id, files)
     detail = {
-        "suppressed": f"no active {chosen.consent_channel or chosen.name} consent",
+        "suppressed": f"no sharing consent for this contact ({share_as})"
+        if contact_id is not None
+        else f"no active {chosen.consent_channel or chosen.name} consent",
         "deferred": f"scheduled for {not_before.isoformat() if not_before else ''}",
         "queued": None,
     }[status]
@@ -214,6 +258,8 @@ async def request_notification(
     details: dict[str, Any] = {"patient_id": str(patient_id), "channel": chosen.name, "template": template}
     if recipient is not None:
         details |= {"recipient_kind": "provider", "recipient_address": recipient.email}
+    if contact_id is not None:
+        details |= {"recipient_kind": "contact", "contact_id": str(contact_id), "share_as": share_as}
     if stored:
         details["attachments"] = [f"{a.filename} ({a.content_type}, {a.size} bytes)" for a in stored]
     await audit(ctx, "notification.request", notification_id, {**details, "status": status})

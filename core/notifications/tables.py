@@ -61,9 +61,14 @@ class Notification(Table, tablename="notifications"):
     updated_at = Timestamptz()
     sent_at = Timestamptz(null=True)
     delivered_at = Timestamptz(null=True)
-    recipient_kind = Varchar(length=16, help_text="patient | provider (an explicit address, no patient consent)")
+    recipient_kind = Varchar(
+        length=16,
+        help_text="patient | provider (an explicit address, no patient consent) | contact (a caregiver, by consent)",
+    )
     recipient_name = Varchar(length=200, null=True)
     recipient_address = Varchar(length=254, null=True)
+    contact_id = UUID(null=True)
+    share_as = Varchar(length=32, null=True, help_text="what the contact may receive that this is (sharing consent)")
 
 
 class NotificationEvent(Table, tablename="notification_events"):

@@ -76,6 +76,14 @@ class PluginContext:
         request = RequestContext(self.tx, self.principal, self.ip, self.request_id, self.plugins)
         await emit(request, hook, **kwargs)
 
+    async def collect(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Ask the tenant's enabled modules a query hook; ``(module, answer)`` for each that answered."""
+        from core.http.context import RequestContext
+        from core.plugins.dispatch import collect
+
+        request = RequestContext(self.tx, self.principal, self.ip, self.request_id, self.plugins)
+        return await collect(request, hook, **kwargs)
+
     async def enqueue(
         self,
         actor_name: str,

@@ -56,6 +56,7 @@ async def collect(ctx: RequestContext, hook: str, **kwargs: Any) -> list[tuple[s
             settings=modules.settings.get(module),
             ip=ctx.ip,
             request_id=ctx.request_id,
+            plugins=host,
         )
         box: list[Any] = []
         if await call_isolated(host, plugin_ctx, hook, impl, kwargs, box):

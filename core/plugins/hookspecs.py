@@ -18,7 +18,7 @@ A misspelled hook name stops the plugin from loading, with a message naming the 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -28,7 +28,10 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from core.care.timeline.schemas import TimelineItem
+    from core.notifications.inbound_schemas import InboundMessage
     from core.patients.schemas import Consent, Patient
+    from core.payers.adapter import PayerAdapterSpec
+    from core.payers.summaries import AuthorizationSummary, CoverageSummary
     from core.plugins.context import PluginContext
     from core.plugins.records import (
         ChannelSpec,
@@ -119,6 +122,16 @@ def register_notification_channels() -> Sequence[ChannelSpec]:
 
 
 @hookspec
+def register_payer_adapters() -> Sequence[PayerAdapterSpec]:
+    """Payer adapters (``core.payers.adapter.PayerAdapterSpec``): eligibility and prior authorization
+    with one kind of payer or clearinghouse. The insurance module lets admins pick one per payer.
+
+    Since hook API 1.
+    """
+    raise NotImplementedError
+
+
+@hookspec
 def register_metrics() -> Sequence[MetricSpec]:
     """Metrics computed per tenant for dashboards and reports.
 
@@ -186,6 +199,17 @@ def module_enabled(ctx: PluginContext) -> Awaitable[None] | None:
 def module_disabled(ctx: PluginContext) -> Awaitable[None] | None:
     """A tenant admin disabled this plugin's module. Keep the tenant's data: it comes back on
     re-enabling.
+
+    Since hook API 1.
+    """
+
+
+@hookspec
+def seed_demo_data(ctx: PluginContext) -> Awaitable[None] | None:
+    """Add sample records to the demo tenant (``carecoord demo``, run by ``make dev``).
+
+    A module implementing this hook is enabled (default settings) for the demo tenant when that
+    tenant is created, then called once in the seeding transaction. Never called for real tenants.
 
     Since hook API 1.
     """
@@ -261,6 +285,18 @@ def appointment_status_changed(ctx: PluginContext, appointment: Any, previous_st
     """
 
 
+@hookspec
+def appointment_rescheduled(
+    ctx: PluginContext, appointment: Any, previous_start: datetime, previous_end: datetime
+) -> Awaitable[None] | None:
+    """An appointment moved in time (``PATCH``/reschedule): ``appointment`` holds the new times.
+
+    Fired in the transaction of the change, so reminders can re-plan and insurance re-check.
+
+    Since hook API 1.
+    """
+
+
 # ---------------------------------------------------------------------------------------------------
 # Questions core asks: called on every plugin the tenant enabled; each answer is collected
 # ---------------------------------------------------------------------------------------------------
@@ -309,7 +345,47 @@ def notification_status_changed(
     """
 
 
-QUERY_HOOKS = frozenset({"timeline_items"})
+@hookspec
+def message_received(ctx: PluginContext, message: InboundMessage) -> Awaitable[None] | None:
+    """Someone sent the organization a message: an SMS to its number or an e-mail to its inbound address.
+
+    Fired once per provider message (a provider's retry fires nothing), in the transaction that
+    stores it, for every module the tenant enabled. ``message`` (``core.notifications.inbound_schemas.
+    InboundMessage``) carries the text, the matched ``patient_id``/``contact_id`` (None: unknown
+    sender; see ``match``) and ``in_reply_to_notification_id``. Core does not interpret the text: a
+    module decides what it means, e.g. calls ``core.plugins.sdk.opt_out`` on "STOP".
+
+    Since hook API 1.
+    """
+
+
+@hookspec
+def coverage_summary(ctx: PluginContext, patient_id: UUID) -> Awaitable[CoverageSummary | None] | None:
+    """The patient's primary coverage and its last eligibility answer, or None (query hook).
+
+    Answered by the insurance module; the referrals packet prints it. Call it through
+    ``ctx.collect("coverage_summary", patient_id=...)``: a module that does not know returns None.
+
+    Since hook API 1.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def authorization_status(
+    ctx: PluginContext, subject_type: str, subject_ids: Sequence[UUID]
+) -> Awaitable[Mapping[UUID, AuthorizationSummary]] | None:
+    """The latest prior authorization of each referral or appointment in ``subject_ids`` (query hook).
+
+    :param subject_type: ``referral`` or ``appointment``.
+    :returns: subject id -> summary, for the subjects that have an authorization at all.
+
+    Since hook API 1.
+    """
+    raise NotImplementedError
+
+
+QUERY_HOOKS = frozenset({"timeline_items", "coverage_summary", "authorization_status"})
 EVENT_HOOKS = frozenset(
     {
         "patient_created",
@@ -319,8 +395,10 @@ EVENT_HOOKS = frozenset(
         "appointment_booked",
         "appointment_cancelled",
         "appointment_status_changed",
+        "appointment_rescheduled",
         "referral_status_changed",
         "notification_status_changed",
+        "message_received",
     }
 )
-LIFECYCLE_HOOKS = frozenset({"module_enabled", "module_disabled"})
+LIFECYCLE_HOOKS = frozenset({"module_enabled", "module_disabled", "seed_demo_data"})

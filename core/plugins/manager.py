@@ -22,7 +22,7 @@ import pluggy
 
 from core.auth.permissions import Role
 from core.plugins import hookspecs
-from core.plugins.records import Contributions, ModuleSpec, PeriodicJob, owned_reports
+from core.plugins.records import Contributions, ModuleSpec, PeriodicJob, checked_payer_adapters, owned_reports
 
 log = logging.getLogger("carecoord.plugins")
 
@@ -36,6 +36,7 @@ REGISTRATION_HOOKS = (
     "register_actors",
     "register_permissions",
     "register_notification_channels",
+    "register_payer_adapters",
     "register_metrics",
     "register_portal_pages",
     "register_periodic_jobs",
@@ -178,6 +179,9 @@ class PluginHost:
         contributions.module_actors.extend((module.name, spec) for spec in gathered["register_actors"])
         contributions.permissions.extend(gathered["register_permissions"])
         contributions.channels.extend(gathered["register_notification_channels"])
+        contributions.payer_adapters.extend(
+            checked_payer_adapters(gathered["register_payer_adapters"], contributions.payer_adapters)
+        )
         contributions.metrics.extend(gathered["register_metrics"])
         if gathered["register_portal_pages"]:
             contributions.portal_pages[module.name] = gathered["register_portal_pages"]

@@ -184,9 +184,25 @@ class Contributions:
     """``(module, ActorSpec)`` pairs: the worker names each actor ``{module}.{name}``."""
     permissions: list[PermissionSpec] = field(default_factory=list)
     channels: list[ChannelSpec] = field(default_factory=list)
+    payer_adapters: list[Any] = field(default_factory=list)
+    """``core.payers.adapter.PayerAdapterSpec`` of every plugin, names unique."""
     metrics: list[MetricSpec] = field(default_factory=list)
     portal_pages: dict[str, list[PortalPage]] = field(default_factory=dict)
     periodic_jobs: list[PeriodicJob] = field(default_factory=list)
     reports: list[ReportSpec] = field(default_factory=list)
     """Plugins' reports, each with ``module`` set to its plugin's module."""
     module_periodic_jobs: list[tuple[str, PeriodicJob]] = field(default_factory=list)
+
+
+def checked_payer_adapters(specs: Sequence[Any], taken: Sequence[Any]) -> list[Any]:
+    """A plugin's payer adapters, each a ``PayerAdapterSpec`` with a name not ``taken`` (raises otherwise)."""
+    from core.payers.adapter import PayerAdapterSpec
+
+    names = {spec.name for spec in taken}
+    for spec in specs:
+        if not isinstance(spec, PayerAdapterSpec):
+            raise TypeError("register_payer_adapters must return PayerAdapterSpec objects")
+        if spec.name in names:
+            raise ValueError(f"payer adapter name {spec.name!r} is taken")
+        names.add(spec.name)
+    return list(specs)

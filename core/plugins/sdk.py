@@ -24,6 +24,8 @@ from core.db.rls import rls_statements as tenant_table_security
 from core.http.problems import problem
 from core.jobs.context import JobContext
 from core.jobs.errors import PermanentError, payload_uuid
+from core.notifications.inbound_opt_outs import OptOutError, opt_in, opt_out
+from core.notifications.inbound_schemas import InboundMessage
 from core.plugins.context import PluginContext
 from core.plugins.hookspecs import HOOK_API_VERSION, hookimpl
 from core.plugins.records import (
@@ -68,9 +70,11 @@ __all__ = [
     "ActorSpec",
     "ChannelSpec",
     "ChartSpec",
+    "InboundMessage",
     "JobContext",
     "MetricSpec",
     "ModuleSpec",
+    "OptOutError",
     "PeriodicJob",
     "PermanentError",
     "PermissionSpec",
@@ -83,6 +87,8 @@ __all__ = [
     "actor",
     "create_task",
     "hookimpl",
+    "opt_in",
+    "opt_out",
     "payload_uuid",
     "problem",
     "requires_permission",

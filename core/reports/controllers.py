@@ -23,6 +23,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from core.auth.guards import requires_permission
 from core.auth.permissions import Permission
 from core.http.context import RequestContext, provide_context
+from core.http.files import download_headers
 from core.http.problems import problem
 from core.plugins.manager import PluginHost, get_host
 from core.plugins.records import ReportSpec
@@ -130,12 +131,7 @@ class ReportController(Controller):
         return Stream(
             _chunks(storage.read(row["file_key"])),
             media_type=row["content_type"].split(";")[0],  # litestar adds "; charset=utf-8" to text types
-            headers={
-                "Content-Disposition": f'attachment; filename="{filename}"',
-                "Content-Length": str(row["file_size"]),
-                "Cache-Control": "no-store",
-                "X-Content-Type-Options": "nosniff",
-            },
+            headers={**download_headers(filename), "Content-Length": str(row["file_size"])},
         )
 
 

@@ -10,6 +10,7 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
+from core.http.files import download
 from core.notifications.attachments import AttachmentRejectedError
 from core.plugins.sdk import PluginContext, problem, requires_permission
 from plugins.referrals.attachments import (
@@ -63,14 +64,7 @@ async def download_attachment(plugin: PluginContext, referral_id: UUID, attachme
     row = await read_attachment(plugin, referral_id, attachment_id)
     if row is None:
         raise problem(404, "No such attachment")
-    return Response(
-        bytes(row["content"]),
-        media_type=row["content_type"],
-        headers={
-            "Content-Disposition": f'attachment; filename="{row["filename"]}"',
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return download(bytes(row["content"]), row["content_type"], row["filename"])
 
 
 ATTACHMENT_ROUTES = [upload_attachment, referral_attachments, download_attachment]

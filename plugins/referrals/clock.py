@@ -14,6 +14,7 @@ from uuid import UUID
 
 import msgspec
 
+from core.payers.summaries import AuthorizationSummary
 from core.plugins.sdk import PluginContext
 from plugins.referrals.calendar import BusinessCalendar
 from plugins.referrals.schemas import Referral, Sla
@@ -89,10 +90,27 @@ async def with_sla_many(plugin: PluginContext, referrals: list[Referral]) -> lis
     calendar = await tenant_calendar(plugin)
     logs = await transition_logs(plugin, [r.id for r in referrals])
     now = datetime.now(UTC)
+    authorizations = await authorization_status(plugin, [r.id for r in referrals if r.prior_auth_required])
     return [
-        msgspec.structs.replace(r, sla=sla_of(r, clock_from_log(r, logs[r.id], settings, calendar), settings, now))
+        msgspec.structs.replace(
+            r,
+            sla=sla_of(r, clock_from_log(r, logs[r.id], settings, calendar), settings, now),
+            prior_authorization=authorizations.get(r.id),
+        )
         for r in referrals
     ]
+
+
+async def authorization_status(plugin: PluginContext, referral_ids: list[UUID]) -> dict[UUID, AuthorizationSummary]:
+    """The latest prior authorization of each referral, from whichever module answers (the insurance module)."""
+    if not referral_ids:
+        return {}
+    found: dict[UUID, AuthorizationSummary] = {}
+    for _, answer in await plugin.collect("authorization_status", subject_type="referral", subject_ids=referral_ids):
+        for referral_id, summary in (answer or {}).items():
+            if isinstance(summary, AuthorizationSummary):
+                found.setdefault(referral_id, summary)
+    return found
 
 
 async def with_sla(plugin: PluginContext, referral: Referral) -> Referral:

@@ -77,3 +77,8 @@ async def notification_status_changed(
 ) -> None:
     """A packet e-mail went out (or failed): follow it on the referral."""
     await follow_notification(ctx, notification_id, status, requested_by_module)
+
+
+@hookimpl
+def seed_demo_data(ctx: PluginContext) -> None:
+    """Nothing to add: implementing the hook turns the module on for the demo tenant."""

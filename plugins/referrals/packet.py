@@ -1,8 +1,9 @@
 """The specialist packet: what the specialist needs to act on a referral, as one PDF.
 
 Read from the tenant's own records (patient, directory, referral) in the caller's transaction;
-reading it is a read of patient data, so :func:`load_packet` audits it. There is no coverage
-(insurance) table yet: the packet says so plainly instead of leaving the section out.
+reading it is a read of patient data, so :func:`load_packet` audits it. Coverage comes from whichever
+module answers the core query hook ``coverage_summary`` (the insurance module); without one the
+packet says so plainly instead of leaving the section out.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from uuid import UUID
 
 import msgspec
 
+from core.payers.summaries import AuthorizationSummary, CoverageSummary
 from core.pdf import start_pdf
 from core.plugins.sdk import PluginContext
 
@@ -50,6 +52,8 @@ class PacketData:
     referring: Party | None
     target_practitioner: Party | None
     target_organization: Party | None
+    coverage: CoverageSummary | None = None
+    authorization: AuthorizationSummary | None = None
 
 
 def _json(value: Any) -> dict[str, Any]:
@@ -99,6 +103,11 @@ async def load_packet(ctx: PluginContext, referral_id: UUID, *, purpose: str) ->
     target, practice_id = await _practitioner(ctx, referral["target_practitioner_id"])
     organization = await _organization(ctx, referral["target_organization_id"] or practice_id)
     communication = _json(patient["communication"])
+    coverage = next((c for _, c in await ctx.collect("coverage_summary", patient_id=referral["patient_id"]) if c), None)
+    authorization = None
+    if referral["prior_auth_required"]:
+        answers = await ctx.collect("authorization_status", subject_type="referral", subject_ids=[referral_id])
+        authorization = next((a[referral_id] for _, a in answers if a and referral_id in a), None)
     await ctx.audit(
         "referral.packet", "referral", referral_id, {"patient_id": str(referral["patient_id"]), "purpose": purpose}
     )
@@ -121,6 +130,8 @@ async def load_packet(ctx: PluginContext, referral_id: UUID, *, purpose: str) ->
         referring=referring,
         target_practitioner=target,
         target_organization=organization,
+        coverage=coverage if isinstance(coverage, CoverageSummary) else None,
+        authorization=authorization if isinstance(authorization, AuthorizationSummary) else None,
     )
 
 
@@ -133,6 +144,30 @@ def _party(party: Party | None) -> str:
         if value
     ]
     return f"{party.name} ({', '.join(contacts)})" if contacts else party.name
+
+
+def coverage_lines(data: PacketData) -> list[str]:
+    """The packet's coverage section: the primary coverage and, when required, the authorization."""
+    if data.coverage is None:
+        lines = [COVERAGE_NOT_ON_FILE]
+    else:
+        c = data.coverage
+        checked = f", checked {c.checked_at:%Y-%m-%d}" if c.checked_at else ""
+        lines = [
+            f"Payer: {c.payer_name}; plan: {c.plan_name or 'not recorded'}",
+            f"Member id: {c.member_id}; group: {c.group_number or 'none'}",
+            f"Eligibility: {c.eligibility}{checked}",
+        ]
+    if data.prior_auth_required:
+        a = data.authorization
+        if a is None:
+            lines.append("Prior authorization: not requested yet")
+        else:
+            decision = f" ({a.decision})" if a.decision else ""
+            number = f", number {a.authorization_number}" if a.authorization_number else ""
+            valid = f", valid {a.valid_from} to {a.valid_to}" if a.valid_from and a.valid_to else ""
+            lines.append(f"Prior authorization: {a.status}{decision}{number}{valid}")
+    return lines
 
 
 def packet_sections(data: PacketData) -> list[tuple[str, list[str]]]:
@@ -159,7 +194,7 @@ def packet_sections(data: PacketData) -> list[tuple[str, list[str]]]:
                 f"Language: {language}; interpreter needed: {'yes' if data.interpreter_needed else 'no'}",
             ],
         ),
-        ("Coverage", [COVERAGE_NOT_ON_FILE]),
+        ("Coverage", coverage_lines(data)),
         (
             "Providers",
             [

@@ -7,6 +7,7 @@ from uuid import UUID
 import anyio.to_thread
 from litestar import Response, get
 
+from core.http.files import download
 from core.plugins.sdk import PluginContext, problem, requires_permission
 from plugins.referrals.packet import load_packet, render_packet
 
@@ -24,12 +25,4 @@ async def referral_packet(plugin: PluginContext, referral_id: UUID) -> Response[
         raise problem(404, "No such referral")
     organization = await plugin.tx.fetchval("select name from tenants where id = $1", plugin.tenant_id)
     content = await anyio.to_thread.run_sync(render_packet, data, organization)
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="referral-{referral_id}.pdf"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return download(content, "application/pdf", f"referral-{referral_id}.pdf")

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import msgspec
 
+from core.payers.summaries import AuthorizationSummary
 from plugins.referrals.states import Status
 
 Priority = Literal["routine", "urgent", "asap", "stat"]
@@ -101,6 +102,8 @@ class Referral(msgspec.Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
     sla: Sla | None = None
+    prior_authorization: AuthorizationSummary | None = None
+    """The latest prior authorization for this referral, from the insurance module when it is enabled."""
     packet_status: PacketStatus = "not_sent"
     """The specialist packet: ``queued`` when sent, ``sent`` once e-mailed, ``failed`` (see ``packet_detail``),
     ``acknowledged`` when the specialist received the referral."""

@@ -34,6 +34,10 @@ PUBLIC_OPERATIONS = {
     # authenticated by the provider's signature and our own signed reference, not a credential
     # (tests/notifications/test_sms_and_callbacks.py refuses every forged variant with 403)
     ("POST", "/api/v1/notifications/callbacks/{channel}/{ref}"),
+    # inbound messages: our signed per-tenant address (plus the provider's signature for SMS)
+    # (tests/notifications/test_inbound.py refuses forged variants with 403)
+    ("POST", "/api/v1/notifications/inbound/sms/{ref}"),
+    ("POST", "/api/v1/notifications/inbound/email/{ref}"),
 }
 
 

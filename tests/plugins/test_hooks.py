@@ -132,6 +132,12 @@ class Recorder:
         self._note("appointment_status_changed", ctx, appointment=appointment, previous_status=previous_status)
 
     @hookimpl
+    def appointment_rescheduled(
+        self, ctx: PluginContext, appointment: Any, previous_start: datetime, previous_end: datetime
+    ) -> None:
+        self._note("appointment_rescheduled", ctx, appointment=appointment, start=previous_start, end=previous_end)
+
+    @hookimpl
     async def referral_status_changed(self, ctx: PluginContext, referral: Any, previous_status: str | None) -> None:
         self._note("referral_status_changed", ctx, status=referral.status, previous_status=previous_status)
 
@@ -140,6 +146,10 @@ class Recorder:
         self, ctx: PluginContext, notification_id: UUID, status: str, requested_by_module: str | None
     ) -> None:
         self._note("notification_status_changed", ctx, notification_id=notification_id, status=status)
+
+    @hookimpl
+    async def message_received(self, ctx: PluginContext, message: Any) -> None:
+        self._note("message_received", ctx, message=message)
 
     @hookimpl
     async def timeline_items(
@@ -761,6 +771,33 @@ async def test_hook_appointment_status_changed_gets_the_previous_status(stage: S
     assert call.args == {"appointment": arrived, "previous_status": "booked"}
 
 
+async def test_hook_appointment_rescheduled_carries_the_old_times(stage: Stage) -> None:
+    for tenant in (stage.org, stage.other_org):
+        patient = await create_patient(stage.api, tenant)
+        body = {
+            "patient_id": patient["id"],
+            "start": "2031-03-04T15:00:00+00:00",
+            "end": "2031-03-04T15:30:00+00:00",
+            "time_zone": "UTC",
+        }
+        booked = await stage.api.post("/api/v1/appointments", headers=tenant.headers, json=body)
+        assert booked.status_code == 201, booked.text
+        moved = await stage.api.post(
+            f"/api/v1/appointments/{booked.json()['id']}/reschedule",
+            headers=tenant.headers,
+            json={"start": "2031-03-06T16:00:00+00:00", "end": "2031-03-06T16:45:00+00:00"},
+        )
+        assert moved.status_code == 200, moved.text
+
+    (call,) = stage.recorder.seen("appointment_rescheduled")
+    assert call.tenant_id == stage.org.tenant_id
+    assert call.args["appointment"].start == datetime(2031, 3, 6, 16, tzinfo=UTC)
+    assert (call.args["start"], call.args["end"]) == (
+        datetime(2031, 3, 4, 15, tzinfo=UTC),
+        datetime(2031, 3, 4, 15, 30, tzinfo=UTC),
+    )
+
+
 async def test_hook_referral_status_changed_follows_every_referral_move(
     app_client: AppClient, settings: Any, org: Org, other_org: Org
 ) -> None:
@@ -837,6 +874,32 @@ async def test_hook_notification_status_changed_reports_what_the_worker_decided(
     assert call.args == {"notification_id": sent[stage.org.tenant_id], "status": "skipped"}
 
 
+async def test_hook_message_received_fires_once_per_inbound_message_for_enabled_tenants(stage: Stage) -> None:
+    from urllib.parse import urlsplit
+
+    from core.notifications.callbacks import provider_signature
+
+    for tenant in (stage.org, stage.other_org):
+        configured = await stage.api.put(
+            "/api/v1/admin/channels/sms",
+            headers=tenant.headers,
+            json={"enabled": True, "options": {}, "secrets": {"auth_token": "hook-token"}},
+        )
+        assert configured.status_code == 200, configured.text
+        url = configured.json()["inbound_url"]
+        form = {"MessageSid": "SMhook1", "From": "+15550001111", "To": "+15550002222", "Body": "hello"}
+        headers = {"X-Twilio-Signature": provider_signature(url, sorted(form.items()), "hook-token")}
+        for _ in range(2):  # the provider retries: stored and announced once
+            answer = await stage.api.post(urlsplit(url).path, data=form, headers=headers)
+            assert answer.status_code == 200, answer.text
+
+    (call,) = stage.recorder.seen("message_received")
+    assert call.tenant_id == stage.org.tenant_id  # the other tenant did not enable the recorder
+    message = call.args["message"]
+    assert (message.channel, message.body, message.match, message.patient_id) == ("sms", "hello", "none", None)
+    assert message.provider_message_id == "SMhook1"
+
+
 # --- questions core asks ------------------------------------------------------------------------------------------
 
 
@@ -900,3 +963,151 @@ async def test_hook_register_reports_are_collected_under_their_module() -> None:
     assert broken.records["twice"].status == "failed"
     assert "registered twice" in (broken.records["twice"].error or "")
     assert broken.contributions.reports == []
+
+
+# --- payers: adapters, coverage and authorization questions, demo data -------------------------------------------
+
+
+class Insurer:
+    """A plugin with a payer adapter that answers the two insurance questions."""
+
+    def __init__(self, module: str = "payers", adapter_name: str = "acme") -> None:
+        self.module = module
+        self.adapter_name = adapter_name
+        self.seeded: list[PluginContext] = []
+
+    @hookimpl
+    def register_module(self) -> ModuleSpec:
+        return ModuleSpec(name=self.module, title="Payers", settings=HookTestSettings)
+
+    @hookimpl
+    def register_payer_adapters(self) -> list[Any]:
+        from core.payers.adapter import PayerAdapterSpec
+
+        return [PayerAdapterSpec(name=self.adapter_name, title="Acme", adapter=AcmeAdapter())]
+
+    @hookimpl
+    async def coverage_summary(self, ctx: PluginContext, patient_id: UUID) -> Any:
+        from core.payers.summaries import CoverageSummary
+
+        return CoverageSummary(coverage_id=patient_id, payer_name="Acme", member_id="M1", eligibility="active")
+
+    @hookimpl
+    def authorization_status(self, ctx: PluginContext, subject_type: str, subject_ids: list[UUID]) -> Any:
+        from core.payers.summaries import AuthorizationSummary
+
+        return {i: AuthorizationSummary(authorization_id=i, status=f"{subject_type}-ok") for i in subject_ids[:1]}
+
+    @hookimpl
+    async def seed_demo_data(self, ctx: PluginContext) -> None:
+        self.seeded.append(ctx)
+        await ctx.audit("payers.demo_seeded", "module", None, {})
+
+
+class AcmeAdapter:
+    async def check_eligibility(self, inquiry: Any, config: Any) -> Any:
+        from core.payers.messages import EligibilityResult
+
+        return EligibilityResult(status="active", member_id=inquiry.subscriber.member_id)
+
+    async def request_authorization(self, request: Any, config: Any) -> Any:
+        raise NotImplementedError
+
+
+async def test_hook_register_payer_adapters_are_collected_with_unique_names() -> None:
+    from core.payers.messages import EligibilityInquiry, Party, Person
+
+    host = load(("insurer", Insurer()))
+    (spec,) = host.contributions.payer_adapters
+    assert (spec.name, spec.title) == ("acme", "Acme")
+    inquiry = EligibilityInquiry(
+        payer=Party(name="Acme", identifier="A1"),
+        provider=Party(name="Clinic", identifier="1234567893"),
+        subscriber=Person(last_name="Ng", first_name="Ada", member_id="W1"),
+        as_of=datetime(2027, 1, 5, tzinfo=UTC).date(),
+        trace_number="T1",
+    )
+    assert (await spec.adapter.check_eligibility(inquiry, {})).member_id == "W1"
+
+    clash = PluginHost(
+        load_entry_points=False, plugins=[("insurer", Insurer()), ("copycat", Insurer("copy", "acme"))], environ={}
+    )
+    assert clash.records["copycat"].status == "failed"
+    assert "payer adapter name 'acme' is taken" in str(clash.records["copycat"].error)
+    assert [s.name for s in clash.contributions.payer_adapters] == ["acme"]
+
+    class Wrong:
+        @hookimpl
+        def register_module(self) -> ModuleSpec:
+            return ModuleSpec(name="wrong", title="Wrong")
+
+        @hookimpl
+        def register_payer_adapters(self) -> list[Any]:
+            return [AcmeAdapter()]
+
+    broken = PluginHost(load_entry_points=False, plugins=[("wrong", Wrong())], environ={})
+    assert "PayerAdapterSpec" in str(broken.records["wrong"].error)
+
+
+async def insurer_stage(app_client: AppClient, settings: Any, org: Org, other_org: Org) -> tuple[Stage, Insurer]:
+    insurer = Insurer()
+    host = load(("insurer", insurer), ("recorder", Recorder()))
+    api = serve(app_client, settings, host)
+    await enable_module(api, org, "payers")
+    return Stage(api, host, Recorder(), org, other_org), insurer
+
+
+async def test_hook_coverage_summary_is_answered_by_enabled_modules_only(
+    app_client: AppClient, settings: Any, org: Org, other_org: Org
+) -> None:
+    stage, _ = await insurer_stage(app_client, settings, org, other_org)
+    patient_id = uuid4()
+    ((module, summary),) = await in_tenant(stage, org, "coverage_summary", patient_id=patient_id)
+    assert module == "payers"
+    assert (summary.coverage_id, summary.payer_name, summary.eligibility) == (patient_id, "Acme", "active")
+    assert await in_tenant(stage, other_org, "coverage_summary", patient_id=patient_id) == []
+
+
+async def test_hook_authorization_status_maps_subjects_to_summaries(
+    app_client: AppClient, settings: Any, org: Org, other_org: Org
+) -> None:
+    stage, _ = await insurer_stage(app_client, settings, org, other_org)
+    first, second = uuid4(), uuid4()
+    answers = await in_tenant(stage, org, "authorization_status", subject_type="referral", subject_ids=[first, second])
+    ((module, summaries),) = answers
+    assert module == "payers"
+    assert list(summaries) == [first]
+    assert summaries[first].status == "referral-ok"
+    assert await in_tenant(stage, other_org, "authorization_status", subject_type="referral", subject_ids=[first]) == []
+
+
+async def test_hook_seed_demo_data_enables_the_module_and_runs_once_in_the_seeding_transaction(
+    app_client: AppClient, settings: Any, org: Org, other_org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.platform import seed_modules
+
+    insurer = Insurer()
+    host = load(("insurer", insurer), ("recorder", Recorder()))  # the recorder has no demo data: stays off
+    api = serve(app_client, settings, host)
+    monkeypatch.setattr(manager, "get_host", lambda: host)
+
+    async def seed() -> None:
+        async with tenant_transaction(org.tenant_id) as tx:
+            await seed_modules(RequestContext(tx, system_principal(org), None, "seed-test", plugins=host))
+
+    await asyncio.to_thread(api.blocking_portal.call, seed)
+    (ctx,) = insurer.seeded
+    assert ctx.module == "payers"
+    assert isinstance(ctx.settings, HookTestSettings)
+    enabled = {m["name"]: m["enabled"] for m in await catalogue_list(api, org)}
+    assert enabled == {"payers": True, "hooktest": False}
+    assert {m["name"]: m["enabled"] for m in await catalogue_list(api, other_org)} == {
+        "payers": False,
+        "hooktest": False,
+    }
+
+
+async def catalogue_list(api: AsyncTestClient[Any], org: Org) -> list[dict[str, Any]]:
+    response = await api.get(MODULES, headers=org.headers)
+    assert response.status_code == 200, response.text
+    return list(response.json())

@@ -338,7 +338,11 @@ async def reschedule_appointment(ctx: RequestContext, appointment_id: UUID, data
             "to": {"start": data.start.isoformat(), "end": data.end.isoformat()},
         },
     )
-    return to_appointment(updated)
+    appointment = to_appointment(updated)
+    await ctx.emit(
+        "appointment_rescheduled", appointment=appointment, previous_start=row["start_at"], previous_end=row["end_at"]
+    )
+    return appointment
 
 
 async def transition_appointment(ctx: RequestContext, appointment_id: UUID, data: Transition) -> Appointment | None:

@@ -17,7 +17,7 @@ ConsentChannel = Literal["sms", "email", "voice", "letter"]
 """The channels a patient can consent to (``patient_consents.channel``)."""
 
 
-RecipientKind = Literal["patient", "provider"]
+RecipientKind = Literal["patient", "provider", "contact"]
 """``patient``: the patient's own addresses; ``provider``: an explicit address of a care provider."""
 
 

@@ -1,0 +1,1 @@
+"""Insurance: coverage, eligibility through payer adapters, prior authorizations, claims, denials and appeals."""

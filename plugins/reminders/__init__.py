@@ -1,0 +1,1 @@
+"""Reminders: multi-touch appointment reminders with quiet hours, consent and reply handling."""

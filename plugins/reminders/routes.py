@@ -1,0 +1,134 @@
+"""``/api/v1/reminders``: the rules, an appointment's touches, a patient's delivery log, manual resend."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK
+
+from core.plugins.sdk import PluginContext, problem, requires_permission
+from plugins.reminders.facts import settings_of
+from plugins.reminders.plan import touch_key
+from plugins.reminders.schemas import Delivery, DeliveryLogEntry, EffectiveRule, ResendIn, Rules, Touch
+from plugins.reminders.sending import TOUCH_COLUMNS, ResendRefusedError, resend
+
+READ = "reminders:read"
+WRITE = "reminders:write"
+DELIVERY_COLUMNS = "id, touch_id, round, channel, contact_id, notification_id, status, detail, created_at, updated_at"
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(**{name: row[name] for name in Delivery.__struct_fields__})
+
+
+async def _touches(plugin: PluginContext, where: str, *args: Any) -> list[Touch]:
+    rows = await plugin.tx.fetch(
+        f"select {TOUCH_COLUMNS} from reminder_touches where {where} order by subject_at, send_at nulls last, "
+        f"offset_seconds desc",
+        *args,
+    )
+    deliveries = await plugin.tx.fetch(
+        f"select {DELIVERY_COLUMNS} from reminder_deliveries where touch_id = any($1::uuid[]) order by created_at",
+        [r["id"] for r in rows],
+    )
+    by_touch: dict[UUID, list[Delivery]] = {}
+    for row in deliveries:
+        by_touch.setdefault(row["touch_id"], []).append(_delivery(row))
+    fields = [f for f in Touch.__struct_fields__ if f != "deliveries"]
+    return [Touch(**{f: r[f] for f in fields}, deliveries=by_touch.get(r["id"], [])) for r in rows]
+
+
+@get("/rules", guards=[requires_permission(READ)], summary="The reminder rules in effect")
+async def read_rules(plugin: PluginContext, practitioner_id: UUID | None = None) -> Rules:
+    """The organization's settings, and what applies to ``practitioner_id`` (overrides resolved)."""
+    settings = settings_of(plugin)
+    specialty = None
+    if practitioner_id is not None:
+        specialty = await plugin.tx.fetchval("select specialty from practitioners where id = $1", practitioner_id)
+        if specialty is None:
+            raise problem(404, "No such practitioner")
+    rule = settings.rule_for(practitioner_id, specialty)
+    return Rules(
+        settings=msgspec.to_builtins(settings),
+        effective=EffectiveRule(
+            offsets=[touch_key(o) for o in rule.offsets],
+            channels=list(rule.channels),
+            min_lead_minutes=settings.min_lead_minutes,
+        ),
+    )
+
+
+@get(
+    "/appointments/{appointment_id:uuid}/touches",
+    guards=[requires_permission(READ)],
+    summary="An appointment's reminder touches, with each channel tried",
+)
+async def appointment_touches(plugin: PluginContext, appointment_id: UUID) -> list[Touch]:
+    patient_id = await plugin.tx.fetchval(
+        "select a.patient_id from appointments a join patients p on p.id = a.patient_id "
+        "where a.id = $1 and p.deleted_at is null",
+        appointment_id,
+    )
+    if patient_id is None:
+        raise problem(404, "No such appointment")
+    touches = await _touches(plugin, "kind = 'appointment' and subject_id = $1", appointment_id)
+    await plugin.audit("reminders.touches.read", "appointment", appointment_id, {"patient_id": str(patient_id)})
+    return touches
+
+
+@get(
+    "/patients/{patient_id:uuid}/deliveries",
+    guards=[requires_permission(READ)],
+    summary="A patient's reminder delivery log, newest first",
+)
+async def patient_deliveries(
+    plugin: PluginContext, patient_id: UUID, limit: Annotated[int, Parameter(ge=1, le=500)] = 100
+) -> list[DeliveryLogEntry]:
+    if not await plugin.tx.fetchval(
+        "select exists (select 1 from patients where id = $1 and deleted_at is null)", patient_id
+    ):
+        raise problem(404, "No such patient")
+    rows = await plugin.tx.fetch(
+        "select d.id, d.touch_id, d.round, d.channel, d.contact_id, d.notification_id, d.status, d.detail, "
+        "d.created_at, d.updated_at, t.kind, t.subject_id, t.subject_at, t.touch_key, t.status as touch_status "
+        "from reminder_deliveries d join reminder_touches t on t.id = d.touch_id where t.patient_id = $1 "
+        "order by d.created_at desc, d.id limit $2",
+        patient_id,
+        limit,
+    )
+    await plugin.audit("reminders.deliveries.read", "patient", patient_id, {"patient_id": str(patient_id)})
+    return [
+        DeliveryLogEntry(
+            delivery=_delivery(r),
+            kind=r["kind"],
+            subject_id=r["subject_id"],
+            subject_at=r["subject_at"],
+            touch_key=r["touch_key"],
+            touch_status=r["touch_status"],
+        )
+        for r in rows
+    ]
+
+
+@post(
+    "/touches/{touch_id:uuid}/resend",
+    guards=[requires_permission(WRITE)],
+    status_code=HTTP_200_OK,
+    summary="Send a reminder touch again (409 when delivered, under way or sent in the last 10 minutes)",
+)
+async def resend_touch(plugin: PluginContext, touch_id: UUID, data: ResendIn | None = None) -> Touch:
+    try:
+        found = await resend(plugin, touch_id, data.channel if data else None)
+    except ResendRefusedError as exc:
+        raise problem(409, str(exc)) from None
+    if not found:
+        raise problem(404, "No such reminder")
+    touches = await _touches(plugin, "id = $1", touch_id)
+    return touches[0]
+
+
+ROUTES = [read_rules, appointment_touches, patient_deliveries, resend_touch]
