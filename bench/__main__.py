@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from bench import hook_dispatch, jobs_pipeline
+from bench import hook_dispatch, jobs_pipeline, reminders_fanout
 
-BENCHMARKS = {"hook_dispatch": hook_dispatch.main, "jobs_pipeline": jobs_pipeline.main}
+BENCHMARKS = {
+    "hook_dispatch": hook_dispatch.main,
+    "jobs_pipeline": jobs_pipeline.main,
+    "reminders_fanout": reminders_fanout.main,
+}
 
 if __name__ == "__main__":
     chosen = sys.argv[1:] or list(BENCHMARKS)

@@ -28,15 +28,25 @@ def run_on_loop(coroutine: Any) -> Any:
 
 
 class DatabasePool(Middleware):
-    """Opens the app role's connection pool on the worker's event loop, closes it at shutdown."""
+    """Opens the app role's connection pool on the worker's event loop, closes it at shutdown.
+
+    A job holds its tenant transaction's connection and may open one more beside it (a notification
+    claims its send, a report records progress, in committed transactions of their own), so the pool
+    has at least two connections per worker thread and one to spare, whatever ``WORKER_DB_POOL_SIZE``
+    says: fewer, and busy threads each holding one would wait for ever on the second.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
 
+    @staticmethod
+    def size_for(configured: int, threads: int) -> int:
+        return max(configured, 2 * threads + 1)
+
     def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         # before, not after: worker threads start consuming during the boot, and a transaction
         # begun without the pool would be handed back to it afterwards
-        run_on_loop(start_pool(self.size))
+        run_on_loop(start_pool(self.size_for(self.size, worker.worker_threads)))
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         try:

@@ -28,7 +28,7 @@ SEND_NOTIFICATION = actor(
 
 async def release_deferred(ctx: JobContext) -> None:
     """Queue every deferred notification of the tenant that is due now."""
-    while await release_due(ctx) == 500:
+    while await release_due(ctx) >= 500:
         pass
 
 

@@ -41,7 +41,7 @@ from core.notifications.crypto import SecretsUnreadableError
 from core.notifications.inbound_opt_outs import opted_out
 from core.notifications.quiet_hours import quiet_until, zone
 from core.notifications.schemas import Status
-from core.notifications.service import add_event, consent_active, sharing_allowed
+from core.notifications.service import OPT_OUT_CONFIRMATION, add_event, consent_active, sharing_allowed
 from core.notifications.template_store import find_template
 from core.notifications.templates import MessageTemplateError, render
 from core.settings import get_settings
@@ -147,16 +147,19 @@ async def _decide(ctx: JobContext, row: Any, now: datetime) -> Prepared | Status
         return Prepared(channel, config, recipient, message, tenant["name"])
     if row["recipient_kind"] == "contact":
         return await _decide_contact(ctx, row, channel, config, patient, tenant, now)
-    if await opted_out(ctx.tx, patient_id, channel.consent_channel):
-        return await _settle(ctx, ident, patient_id, "skipped", "opted out")
-    if not await consent_active(ctx.tx, patient_id, channel.consent_channel):
-        return await _settle(
-            ctx, ident, patient_id, "suppressed", f"no active {channel.consent_channel or channel.name} consent"
-        )
     communication = _json(patient["communication"])
-    until = _quiet_until(channel, config, communication, tenant["time_zone"], now)
-    if until is not None:
-        return await _defer(ctx, ident, patient_id, row["deferrals"], until)
+    # The opt-out acknowledgement (request_notification checked it is one): it answers the patient's own
+    # message, so it goes out at once although the consent was just revoked.
+    if row["template"] != OPT_OUT_CONFIRMATION:
+        if await opted_out(ctx.tx, patient_id, channel.consent_channel):
+            return await _settle(ctx, ident, patient_id, "skipped", "opted out")
+        if not await consent_active(ctx.tx, patient_id, channel.consent_channel):
+            return await _settle(
+                ctx, ident, patient_id, "suppressed", f"no active {channel.consent_channel or channel.name} consent"
+            )
+        until = _quiet_until(channel, config, communication, tenant["time_zone"], now)
+        if until is not None:
+            return await _defer(ctx, ident, patient_id, row["deferrals"], until)
     if channel.recipient_field and not patient[channel.recipient_field]:
         field = {"email": "e-mail address", "phone": "phone number", "address": "postal address"}
         missing = field.get(channel.recipient_field, channel.recipient_field)
@@ -403,7 +406,12 @@ async def announce(ctx: RequestContext, ident: UUID, status: str) -> None:
 
 
 async def release_due(ctx: JobContext, limit: int = 500) -> int:
-    """Queue the deferred notifications whose time has come (quiet hours over, schedule reached)."""
+    """Queue the deferred notifications whose time has come (quiet hours over, schedule reached), and the
+    sends a dead worker left behind (claimed longer ago than any send may last: ``STALE_CLAIM_SECONDS``).
+
+    A recovered send goes out again under the same provider idempotency key, so a provider that took
+    the first attempt (Twilio-style ``Idempotency-Key``) does not deliver it twice.
+    """
     from core.notifications.service import enqueue_send
 
     rows = await ctx.tx.fetch(
@@ -415,4 +423,15 @@ async def release_due(ctx: JobContext, limit: int = 500) -> int:
     for row in rows:
         await add_event(ctx.tx, ctx.tenant_id, row["id"], "queued", "worker", "released: its time has come")
         await enqueue_send(ctx.tx, ctx.tenant_id, row["id"], row["deferrals"])
-    return len(rows)
+    stale = await ctx.tx.fetch(
+        "update notifications set status = 'queued', claimed_at = null, updated_at = now() where id in ("
+        "select id from notifications where status = 'sending' and claimed_at < now() - make_interval(secs => $2) "
+        "order by claimed_at limit $1 for update skip locked) returning id, attempts",
+        limit,
+        STALE_CLAIM_SECONDS,
+    )
+    for row in stale:
+        detail = "requeued: the worker sending it was lost"
+        await add_event(ctx.tx, ctx.tenant_id, row["id"], "queued", "worker", detail)
+        await enqueue_send(ctx.tx, ctx.tenant_id, row["id"], f"recovered{row['attempts']}")
+    return len(rows) + len(stale)

@@ -43,6 +43,8 @@ COLUMNS = (
 )
 EMAIL_ADDRESS = re.compile(r"^[^@\s<>,;\"]{1,64}@[^@\s<>,;\"]{1,189}\.[A-Za-z]{2,63}$")
 AnyContext = RequestContext | PluginContext
+OPT_OUT_CONFIRMATION = "opt_out_confirmation"
+"""The one template a ``transactional`` notification may use: the acknowledgement of an opt-out."""
 
 
 class NotificationRequestError(ValueError):
@@ -156,6 +158,7 @@ async def request_notification(
     attachments: Sequence[Attachment] = (),
     contact_id: UUID | None = None,
     share_as: str = "appointment_reminders",
+    transactional: bool = False,
 ) -> Notification:
     """Record a notification and queue its sending, in ``ctx``'s transaction.
 
@@ -171,9 +174,16 @@ async def request_notification(
     phone or e-mail: only while the patient's sharing consent for that contact is granted and the
     contact's ``may_receive`` names ``share_as`` (checked now and again at send time; otherwise the
     notification is ``suppressed``).
+
+    ``transactional`` is only for the ``opt_out_confirmation`` template, to a patient who has opted
+    out of the channel: the acknowledgement of that opt-out goes out although consent is revoked
+    (neither consent, opt-out nor quiet hours are checked, now or at send time; audited as such).
+    That template cannot be requested otherwise.
     """
     chosen = channel_named(ctx, channel)
     variables = check_context(context or {})
+    if transactional or template == OPT_OUT_CONFIRMATION:
+        await _check_transactional(ctx, chosen, patient_id, template, transactional, recipient, contact_id)
     if recipient is not None:
         _check_provider_recipient(chosen, recipient)
     contact = None
@@ -207,7 +217,9 @@ async def request_notification(
     if contact_id is not None:
         consented = await sharing_allowed(ctx.tx, patient_id, contact_id, share_as)
     else:
-        consented = recipient is not None or await consent_active(ctx.tx, patient_id, chosen.consent_channel)
+        consented = (
+            transactional or recipient is not None or await consent_active(ctx.tx, patient_id, chosen.consent_channel)
+        )
     kind = "provider" if recipient is not None else "contact" if contact is not None else "patient"
     now = datetime.now(UTC)
     status: Status = "queued"
@@ -260,10 +272,37 @@ async def request_notification(
         details |= {"recipient_kind": "provider", "recipient_address": recipient.email}
     if contact_id is not None:
         details |= {"recipient_kind": "contact", "contact_id": str(contact_id), "share_as": share_as}
+    if transactional:
+        details["transactional"] = True
     if stored:
         details["attachments"] = [f"{a.filename} ({a.content_type}, {a.size} bytes)" for a in stored]
     await audit(ctx, "notification.request", notification_id, {**details, "status": status})
     return to_notification(row, attachments=stored)
+
+
+async def _check_transactional(
+    ctx: AnyContext,
+    chosen: Channel,
+    patient_id: UUID,
+    template: str,
+    transactional: bool,
+    recipient: ProviderRecipient | None,
+    contact_id: UUID | None,
+) -> None:
+    """A transactional message is the opt-out acknowledgement, to the patient who opted out, and nothing else."""
+    if not transactional or template != OPT_OUT_CONFIRMATION:
+        raise NotificationRequestError(
+            f"only the {OPT_OUT_CONFIRMATION!r} template is transactional, and it is sent only as such"
+        )
+    if recipient is not None or contact_id is not None:
+        raise NotificationRequestError("an opt-out confirmation goes to the patient only")
+    opted_out = await ctx.tx.fetchval(
+        "select exists(select 1 from channel_opt_outs where patient_id = $1 and channel = $2)",
+        patient_id,
+        chosen.consent_channel,
+    )
+    if not opted_out:
+        raise NotificationRequestError("an opt-out confirmation goes only to a patient who opted out of the channel")
 
 
 def _check_provider_recipient(channel: Channel, recipient: ProviderRecipient) -> None:
@@ -276,8 +315,8 @@ def _check_provider_recipient(channel: Channel, recipient: ProviderRecipient) ->
         raise NotificationRequestError("a provider recipient needs a name")
 
 
-async def enqueue_send(tx: Tx, tenant_id: UUID, notification_id: UUID, round_: int) -> None:
-    """Queue ``notifications.send``; ``round_`` counts deferrals, so each release is a new effect."""
+async def enqueue_send(tx: Tx, tenant_id: UUID, notification_id: UUID, round_: int | str) -> None:
+    """Queue ``notifications.send``; ``round_`` counts deferrals (or names a recovery), so each is a new effect."""
     from core.outbox.service import enqueue_message
 
     key = f"notification:{notification_id}:send:{round_}"

@@ -110,6 +110,27 @@ BUILTIN_TEMPLATES: dict[tuple[str, str, str], TemplateSource] = {
     ),
     ("generic", "sms", "en"): TemplateSource(subject="", body="{{ organization.name }}: {{ text }}"),
     ("generic", "sms", "es"): TemplateSource(subject="", body="{{ organization.name }}: {{ text }}"),
+    # The acknowledgement of an opt-out (``request_notification(..., transactional=True)`` only).
+    ("opt_out_confirmation", "sms", "en"): TemplateSource(
+        subject="",
+        body="You will receive no more messages from {{ organization.name }} on this number. "
+        "Reply START to resubscribe.",
+    ),
+    ("opt_out_confirmation", "sms", "es"): TemplateSource(
+        subject="",
+        body="No recibirá más mensajes de {{ organization.name }} en este número. "
+        "Responda START para volver a suscribirse.",
+    ),
+    ("opt_out_confirmation", "any", "en"): TemplateSource(
+        subject="Unsubscribed from {{ organization.name }}",
+        body="You will receive no more messages from {{ organization.name }} at this address. "
+        "Reply START to resubscribe.",
+    ),
+    ("opt_out_confirmation", "any", "es"): TemplateSource(
+        subject="Baja de {{ organization.name }}",
+        body="No recibirá más mensajes de {{ organization.name }} en esta dirección. "
+        "Responda START para volver a suscribirse.",
+    ),
 }
 BUILTIN_NAMES = frozenset(name for name, _, _ in BUILTIN_TEMPLATES)
 

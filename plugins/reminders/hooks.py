@@ -7,8 +7,18 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from core.plugins.sdk import ActorSpec, ModuleSpec, PeriodicJob, PermissionSpec, PluginContext, hookimpl
+from core.plugins.sdk import (
+    ActorSpec,
+    InboundMessage,
+    ModuleSpec,
+    PeriodicJob,
+    PermissionSpec,
+    PluginContext,
+    hookimpl,
+)
+from plugins.reminders.applying import apply_message
 from plugins.reminders.jobs import ACTORS, PERIODIC_JOBS
+from plugins.reminders.kinds import referral_changed
 from plugins.reminders.planning import cancel_unsent, plan_appointment
 from plugins.reminders.routes import READ, ROUTES, WRITE
 from plugins.reminders.sending import follow_notification
@@ -48,7 +58,7 @@ def register_permissions() -> Sequence[PermissionSpec]:
             roles=care | {"clinician", "viewer"},
             api_key_scope=True,
         ),
-        PermissionSpec(WRITE, "Resend reminders", roles=care, api_key_scope=True),
+        PermissionSpec(WRITE, "Resend reminders, record screenings", roles=care, api_key_scope=True),
     ]
 
 
@@ -94,6 +104,18 @@ async def notification_status_changed(
 ) -> None:
     """A reminder went out (mark it), or a channel failed (the next channel, or a coordinator's task)."""
     await follow_notification(ctx, notification_id, status, requested_by_module)
+
+
+@hookimpl
+async def message_received(ctx: PluginContext, message: InboundMessage) -> None:
+    """A patient's reply: confirm, cancel, reschedule (task), STOP (opt-out, acknowledged), START, HELP, else a task."""
+    await apply_message(ctx, message)
+
+
+@hookimpl
+async def referral_status_changed(ctx: PluginContext, referral: Any, previous_status: str | None) -> None:
+    """Sent or accepted: a follow-up touch N days later unless scheduled by then; other statuses cancel it."""
+    await referral_changed(ctx, referral)
 
 
 @hookimpl

@@ -57,7 +57,9 @@ def format_time(local: datetime, language: TextLanguage, *, zone_name: bool) -> 
     return f"{text} {local.tzname()}" if zone_name else text
 
 
-def appointment_message(facts: AppointmentFacts, language: str | None) -> dict[str, Any]:
+def appointment_message(
+    facts: AppointmentFacts, language: str | None, *, documents: list[str] | None = None
+) -> dict[str, Any]:
     """The notification context: ``subject`` and ``text`` (for core's ``generic`` template) and the parts."""
     lang = text_language(language)
     local = facts.start.astimezone(facts.patient_zone)
@@ -82,6 +84,9 @@ def appointment_message(facts: AppointmentFacts, language: str | None) -> dict[s
         reply = "Reply C to confirm or R to reschedule."
     # "rescheduled: it is now on Monday... with Dr X" / "your appointment with Dr X on Monday..."
     text = f"{opening} {when}{who}{where}. {reply}" if facts.rescheduled else f"{opening}{who} {when}{where}. {reply}"
+    if documents:
+        bring = "Traiga" if lang == "es" else "Please bring"
+        text = f"{text} {bring}: {', '.join(documents)}."
     appointment: dict[str, Any] = {
         "when": f"{date}, {time}",
         "date": date,
@@ -93,4 +98,44 @@ def appointment_message(facts: AppointmentFacts, language: str | None) -> dict[s
         appointment["location"] = facts.location
     if facts.practitioner:
         appointment["practitioner"] = facts.practitioner
+    if documents:
+        appointment["documents"] = list(documents)
     return {"subject": subject, "text": text, "appointment": appointment}
+
+
+def referral_followup_message(specialty: str | None, language: str | None) -> dict[str, Any]:
+    """The nudge to book with the specialist a referral went to."""
+    lang = text_language(language)
+    if lang == "es":
+        who = f"un especialista de {specialty}" if specialty else "un especialista"
+        return {
+            "subject": "Pida su cita con el especialista",
+            "text": f"Le remitimos a {who}. Si aún no tiene cita, llámeles o llámenos para programarla.",
+        }
+    who = f"a {specialty} specialist" if specialty else "a specialist"
+    return {
+        "subject": "Please book your specialist appointment",
+        "text": f"You were referred to {who}. If you have not booked that appointment yet, "
+        "please call them, or call us for help.",
+    }
+
+
+def screening_message(name: str, due_local: datetime, language: str | None, *, on_due_date: bool) -> dict[str, Any]:
+    """A preventive screening coming due (``on_due_date``: it is due today)."""
+    lang = text_language(language)
+    date = format_date(due_local, lang)
+    if lang == "es":
+        subject = "Recordatorio de control preventivo"
+        text = (
+            f"Su {name} vence hoy. Llámenos para programarlo si aún no lo ha hecho."
+            if on_due_date
+            else f"Le recordamos que su {name} vence el {date}. Llámenos para programarlo."
+        )
+    else:
+        subject = "Screening reminder"
+        text = (
+            f"Your {name} is due today. Please call us to book it if you have not yet."
+            if on_due_date
+            else f"Reminder: your {name} is due on {date}. Please call us to book it."
+        )
+    return {"subject": subject, "text": text, "screening": {"name": name, "due": date}}

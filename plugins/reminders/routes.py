@@ -6,14 +6,26 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import get, post
+from litestar import delete, get, post
 from litestar.params import Parameter
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from core.plugins.sdk import PluginContext, problem, requires_permission
 from plugins.reminders.facts import settings_of
+from plugins.reminders.kinds import SCREENING, plan_screening
 from plugins.reminders.plan import touch_key
-from plugins.reminders.schemas import Delivery, DeliveryLogEntry, EffectiveRule, ResendIn, Rules, Touch
+from plugins.reminders.planning import cancel_unsent
+from plugins.reminders.schemas import (
+    Confirmation,
+    Delivery,
+    DeliveryLogEntry,
+    EffectiveRule,
+    ResendIn,
+    Rules,
+    Screening,
+    ScreeningIn,
+    Touch,
+)
 from plugins.reminders.sending import TOUCH_COLUMNS, ResendRefusedError, resend
 
 READ = "reminders:read"
@@ -38,8 +50,21 @@ async def _touches(plugin: PluginContext, where: str, *args: Any) -> list[Touch]
     by_touch: dict[UUID, list[Delivery]] = {}
     for row in deliveries:
         by_touch.setdefault(row["touch_id"], []).append(_delivery(row))
-    fields = [f for f in Touch.__struct_fields__ if f != "deliveries"]
-    return [Touch(**{f: r[f] for f in fields}, deliveries=by_touch.get(r["id"], [])) for r in rows]
+    confirmations = await plugin.tx.fetch(
+        "select appointment_id, subject_at, confirmed_at from reminder_confirmations "
+        "where appointment_id = any($1::uuid[])",
+        list({r["subject_id"] for r in rows if r["kind"] == "appointment"}),
+    )
+    confirmed = {(c["appointment_id"], c["subject_at"]): c["confirmed_at"] for c in confirmations}
+    fields = [f for f in Touch.__struct_fields__ if f not in ("deliveries", "confirmed_at")]
+    return [
+        Touch(
+            **{f: r[f] for f in fields},
+            deliveries=by_touch.get(r["id"], []),
+            confirmed_at=confirmed.get((r["subject_id"], r["subject_at"])) if r["kind"] == "appointment" else None,
+        )
+        for r in rows
+    ]
 
 
 @get("/rules", guards=[requires_permission(READ)], summary="The reminder rules in effect")
@@ -131,4 +156,124 @@ async def resend_touch(plugin: PluginContext, touch_id: UUID, data: ResendIn | N
     return touches[0]
 
 
-ROUTES = [read_rules, appointment_touches, patient_deliveries, resend_touch]
+@get(
+    "/appointments/{appointment_id:uuid}/confirmation",
+    guards=[requires_permission(READ)],
+    summary="Whether the patient confirmed the appointment (by replying to a reminder)",
+)
+async def appointment_confirmation(plugin: PluginContext, appointment_id: UUID) -> Confirmation:
+    appointment = await plugin.tx.fetchrow(
+        "select a.patient_id, a.start_at from appointments a join patients p on p.id = a.patient_id "
+        "where a.id = $1 and p.deleted_at is null",
+        appointment_id,
+    )
+    if appointment is None:
+        raise problem(404, "No such appointment")
+    row = await plugin.tx.fetchrow(
+        "select confirmed_at, channel, inbound_message_id, text from reminder_confirmations "
+        "where appointment_id = $1 and subject_at = $2",
+        appointment_id,
+        appointment["start_at"],
+    )
+    await plugin.audit(
+        "reminders.confirmation.read", "appointment", appointment_id, {"patient_id": str(appointment["patient_id"])}
+    )
+    return Confirmation(
+        appointment_id=appointment_id,
+        start=appointment["start_at"],
+        confirmed=row is not None,
+        confirmed_at=row["confirmed_at"] if row else None,
+        channel=row["channel"] if row else None,
+        inbound_message_id=row["inbound_message_id"] if row else None,
+        text=row["text"] if row else None,
+    )
+
+
+SCREENING_COLUMNS = "id, patient_id, name, due_on, created_at"
+
+
+async def _patient_exists(plugin: PluginContext, patient_id: UUID) -> None:
+    if not await plugin.tx.fetchval(
+        "select exists (select 1 from patients where id = $1 and deleted_at is null)", patient_id
+    ):
+        raise problem(404, "No such patient")
+
+
+async def _screenings(plugin: PluginContext, where: str, *args: Any) -> list[Screening]:
+    rows = await plugin.tx.fetch(
+        f"select {SCREENING_COLUMNS} from reminder_screenings where {where} order by due_on, name", *args
+    )
+    touches = await _touches(plugin, "kind = 'screening' and subject_id = any($1::uuid[])", [r["id"] for r in rows])
+    by_screening: dict[UUID, list[Touch]] = {}
+    for touch in touches:
+        by_screening.setdefault(touch.subject_id, []).append(touch)
+    return [Screening(**dict(r), touches=by_screening.get(r["id"], [])) for r in rows]
+
+
+@post(
+    "/patients/{patient_id:uuid}/screenings",
+    guards=[requires_permission(WRITE)],
+    status_code=HTTP_201_CREATED,
+    summary="Add a preventive screening coming due (reminded before and on the due date)",
+)
+async def add_screening(plugin: PluginContext, patient_id: UUID, data: ScreeningIn) -> Screening:
+    await _patient_exists(plugin, patient_id)
+    name = " ".join(data.name.split())
+    screening_id = await plugin.tx.fetchval(
+        "insert into reminder_screenings (tenant_id, patient_id, name, due_on) values ($1, $2, $3, $4) "
+        "on conflict (tenant_id, patient_id, name, due_on) do nothing returning id",
+        plugin.tenant_id,
+        patient_id,
+        name,
+        data.due_on,
+    )
+    if screening_id is None:
+        raise problem(409, "This screening is already recorded for that date")
+    await plugin.audit(
+        "reminders.screening.create",
+        "screening",
+        screening_id,
+        {"patient_id": str(patient_id), "name": name, "due_on": data.due_on.isoformat()},
+    )
+    await plan_screening(plugin, screening_id, patient_id, data.due_on)
+    return (await _screenings(plugin, "id = $1", screening_id))[0]
+
+
+@get(
+    "/patients/{patient_id:uuid}/screenings",
+    guards=[requires_permission(READ)],
+    summary="A patient's preventive screenings with their reminder touches",
+)
+async def list_screenings(plugin: PluginContext, patient_id: UUID) -> list[Screening]:
+    await _patient_exists(plugin, patient_id)
+    screenings = await _screenings(plugin, "patient_id = $1", patient_id)
+    await plugin.audit("reminders.screenings.read", "patient", patient_id, {"patient_id": str(patient_id)})
+    return screenings
+
+
+@delete(
+    "/patients/{patient_id:uuid}/screenings/{screening_id:uuid}",
+    guards=[requires_permission(WRITE)],
+    status_code=HTTP_204_NO_CONTENT,
+    summary="Remove a screening; its unsent reminders are cancelled",
+)
+async def remove_screening(plugin: PluginContext, patient_id: UUID, screening_id: UUID) -> None:
+    removed = await plugin.tx.fetchval(
+        "delete from reminder_screenings where id = $1 and patient_id = $2 returning id", screening_id, patient_id
+    )
+    if removed is None:
+        raise problem(404, "No such screening")
+    await cancel_unsent(plugin, screening_id, "the screening was removed", kind=SCREENING)
+    await plugin.audit("reminders.screening.delete", "screening", screening_id, {"patient_id": str(patient_id)})
+
+
+ROUTES = [
+    read_rules,
+    appointment_touches,
+    appointment_confirmation,
+    patient_deliveries,
+    resend_touch,
+    add_screening,
+    list_screenings,
+    remove_screening,
+]

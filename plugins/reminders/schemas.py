@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 
 from plugins.reminders.settings import Channel
+
+ScreeningName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
 class EffectiveRule(msgspec.Struct, kw_only=True):
@@ -60,6 +62,8 @@ class Touch(msgspec.Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
     deliveries: list[Delivery] = []
+    confirmed_at: datetime | None = None
+    """Appointment touches: when the patient confirmed the appointment at ``subject_at`` (a reply), else null."""
 
 
 class DeliveryLogEntry(msgspec.Struct, kw_only=True):
@@ -74,3 +78,30 @@ class DeliveryLogEntry(msgspec.Struct, kw_only=True):
 class ResendIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     channel: Channel | None = None
     """Send on this channel first (then the usual order); absent: the usual order."""
+
+
+class Confirmation(msgspec.Struct, kw_only=True):
+    appointment_id: UUID
+    start: datetime
+    """The appointment's current start."""
+    confirmed: bool
+    """Whether the patient confirmed this start (a confirmation of an earlier time does not count)."""
+    confirmed_at: datetime | None
+    channel: str | None
+    inbound_message_id: UUID | None
+    text: str | None
+
+
+class ScreeningIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: ScreeningName
+    """e.g. "mammogram", "colonoscopy", "flu shot" (used in the message as written)."""
+    due_on: date
+
+
+class Screening(msgspec.Struct, kw_only=True):
+    id: UUID
+    patient_id: UUID
+    name: str
+    due_on: date
+    created_at: datetime
+    touches: list[Touch] = []

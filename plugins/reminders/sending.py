@@ -34,9 +34,12 @@ SENT = frozenset({"sent", "delivered"})
 FAILED = frozenset({"failed", "bounced", "skipped", "suppressed"})
 PENDING = ("requested", "queued", "deferred", "sending")
 RESEND_GUARD = timedelta(minutes=10)
+DOCUMENTS_FROM = timedelta(hours=24)
+"""Touches this long or longer before the start list the documents to bring (72 h, 24 h; not the 2 h one)."""
 TOUCH_COLUMNS = (
-    "id, kind, subject_id, subject_at, patient_id, touch_key, status, reason, immediate, rescheduled, channel, "
-    "notification_ids, failures, round, resend_requested_at, claimed_at, send_at, sent_at, created_at, updated_at"
+    "id, kind, subject_id, subject_at, patient_id, touch_key, offset_seconds, status, reason, immediate, rescheduled, "
+    "channel, notification_ids, failures, round, resend_requested_at, claimed_at, send_at, sent_at, created_at, "
+    "updated_at"
 )
 FOCUS: dict[str, Literal["appointment", "referral", "patient", "other"]] = {
     "appointment": "appointment",
@@ -73,7 +76,12 @@ async def prepare_appointment(ctx: PluginContext, touch: Any) -> Outgoing | str:
         return f"the appointment is {appointment.status}"
     if appointment.start != touch["subject_at"]:
         return "rescheduled"
-    message = appointment.message(rescheduled=touch["rescheduled"])
+    documents = (
+        settings.documents_for(appointment.specialty, appointment.reason)
+        if touch["offset_seconds"] >= DOCUMENTS_FROM.total_seconds()
+        else []
+    )
+    message = appointment.message(rescheduled=touch["rescheduled"], documents=documents)
     return Outgoing(
         patient_id=appointment.patient_id,
         channels=list[str](appointment.channels(settings)),

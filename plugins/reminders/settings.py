@@ -21,6 +21,11 @@ TemplateName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern
 Offsets = Annotated[list[Offset], msgspec.Meta(min_length=1, max_length=6)]
 Channels = Annotated[list[Channel], msgspec.Meta(min_length=1, max_length=4)]
 
+DocumentKey = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+DocumentList = Annotated[
+    list[Annotated[str, msgspec.Meta(min_length=1, max_length=200)]], msgspec.Meta(min_length=1, max_length=10)
+]
+
 DEFAULT_CHANNELS: tuple[Channel, ...] = ("sms", "email", "voice", "letter")
 MAX_OFFSET = timedelta(days=60)
 
@@ -95,6 +100,17 @@ class ReminderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
     templates: Templates = Templates()
     max_failures: Annotated[int, msgspec.Meta(ge=1, le=10)] = 4
     """Failed channels of one touch before it counts as undeliverable and a coordinator gets a task."""
+    referral_followup_days: Annotated[int, msgspec.Meta(ge=1, le=60)] = 5
+    """A referral sent or accepted and not scheduled this many days later: the patient is reminded to book."""
+    screening_lead_days: Annotated[int, msgspec.Meta(ge=0, le=90)] = 14
+    """A screening reminder this many days before its due date (0: none), and one on the due date."""
+    local_send_time: time = time(10, 0)
+    """Patient's clock time of screening reminders (then moved out of quiet hours)."""
+    documents_by_specialty: dict[DocumentKey, DocumentList] = {}
+    """Documents to bring, by the practitioner's specialty (case-insensitive): listed in the appointment
+    reminders sent 24 h or more before the start."""
+    documents_by_reason: dict[DocumentKey, DocumentList] = {}
+    """The same by the appointment's reason (case-insensitive, whole reason)."""
 
     def __post_init__(self) -> None:
         _check_offsets(self.offsets, "offsets")
@@ -118,6 +134,18 @@ class ReminderSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
             channels=tuple(channels),
             min_lead=timedelta(minutes=self.min_lead_minutes),
         )
+
+    def documents_for(self, specialty: str | None, reason: str | None) -> list[str]:
+        """Documents the patient must bring: the specialty's, then the reason's (no repeats)."""
+        found: list[str] = []
+        for table, key in ((self.documents_by_specialty, specialty), (self.documents_by_reason, reason)):
+            if not key:
+                continue
+            lowered = {name.strip().lower(): docs for name, docs in table.items()}
+            for doc in lowered.get(key.strip().lower(), []):
+                if doc not in found:
+                    found.append(doc)
+        return found
 
 
 class Rule(msgspec.Struct, frozen=True, kw_only=True):

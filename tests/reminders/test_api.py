@@ -125,11 +125,14 @@ async def test_other_organizations_and_disabled_modules_get_404_on_every_route(
 async def test_each_tenant_reminder_uses_its_own_template_never_the_others(
     client: Any, owner_db: Any, app_loop: Any, provider_server: ProviderServer
 ) -> None:
-    """Two organizations point appointment reminders at a template of their own named the same."""
+    """Two organizations point appointment reminders at a template of their own named the same, and each
+    has its own provider account and number: each reminder goes out with its own organization's."""
     orgs = [await sign_up(client), await sign_up(client)]
+    accounts = {"ALPHA": ("ACalpha", "+15550001111"), "BRAVO": ("ACbravo", "+15550002222")}
     for marker, org in zip(("ALPHA", "BRAVO"), orgs, strict=True):
         await enable_module(client, org, "reminders", {**NO_QUIET_HOURS, "templates": {"appointment": "visit"}})
-        await configure_provider(client, org, provider_server)
+        sid, number = accounts[marker]
+        await configure_provider(client, org, provider_server, account_sid=sid, from_number=number)
         saved = await client.put(
             "/api/v1/admin/notification-templates/visit/sms/en",
             headers=org.headers,
@@ -138,7 +141,8 @@ async def test_each_tenant_reminder_uses_its_own_template_never_the_others(
             },
         )
         assert saved.status_code == 200, saved.text
-    bodies = []
+    bodies: list[str] = []
+    senders: list[tuple[str, str, str]] = []
     for org in orgs:
         patient = await new_patient(client, org)
         await grant(client, org, patient["id"], "sms")
@@ -147,12 +151,18 @@ async def test_each_tenant_reminder_uses_its_own_template_never_the_others(
         [notification] = await reminder_notifications(owner_db, org)
         assert notification["template"] == "visit"
         assert await run_queued(app_loop, owner_db, org, "notifications.send") == ["done"]
-        bodies.append(provider_server.requests[-1].form["Body"])
+        sent = provider_server.requests[-1]
+        bodies.append(sent.form["Body"])
+        senders.append((sent.username, sent.form["From"], sent.path.split("/")[3]))
     assert bodies[0].startswith(f"ALPHA Clinic {orgs[0].slug}: ")
     assert bodies[1].startswith(f"BRAVO Clinic {orgs[1].slug}: ")
     assert "BRAVO" not in bodies[0]
     assert "ALPHA" not in bodies[1]
     assert bodies[0].endswith("Reply C to confirm or R to reschedule.")
+    assert senders == [
+        ("ACalpha", "+15550001111", "ACalpha"),
+        ("ACbravo", "+15550002222", "ACbravo"),
+    ]  # each organization's own credentials, account and number
 
     # An organization without a template of that name gets the generic one rather than nothing.
     third = await sign_up(client)
