@@ -48,7 +48,7 @@ class Payer:
 @pytest.fixture
 def payer_endpoint() -> Iterator[Payer]:
     payer = Payer()
-    thread = threading.Thread(target=payer.server.serve_forever, daemon=True)
+    thread = threading.Thread(target=payer.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield payer
     payer.server.shutdown()
