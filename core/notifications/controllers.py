@@ -21,6 +21,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from core.audit.service import append_event
 from core.auth.guards import requires_permission
 from core.auth.permissions import Permission
+from core.db.cursors import BadCursorError
 from core.db.tenant import TenantInactiveError, tenant_transaction
 from core.http.context import RequestContext, provide_context
 from core.http.files import download
@@ -88,7 +89,7 @@ class NotificationController(Controller):
             return await service.list_notifications(
                 ctx, patient_id=patient_id, status=status, limit=limit, cursor=cursor
             )
-        except service.BadCursorError:
+        except BadCursorError:
             raise problem(400, "The cursor is not valid; start again without it") from None
 
     @post("/", guards=SEND, status_code=HTTP_202_ACCEPTED, summary="Send a message to a patient")

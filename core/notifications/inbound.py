@@ -15,18 +15,16 @@ interpret the text: the modules decide what "STOP" or "C" mean (see ``inbound_op
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 from uuid import UUID
 
 from core.audit.service import append_event, record
+from core.db.cursors import decode_cursor, encode_cursor
 from core.db.tenant import Tx
 from core.http.context import RequestContext
 from core.notifications.callbacks import public_base_url
@@ -287,22 +285,6 @@ async def receive(ctx: RequestContext, incoming: Incoming, matched: Matched) -> 
 # --- reading ------------------------------------------------------------------------------------------------------
 
 
-class BadCursorError(ValueError):
-    pass
-
-
-def _cursor(received_at: datetime, ident: UUID) -> str:
-    return base64.urlsafe_b64encode(f"{received_at.isoformat()}|{ident}".encode()).decode()
-
-
-def _parse_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        stamp, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(stamp), UUID(ident)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadCursorError(cursor) from None
-
-
 async def list_inbound(
     ctx: RequestContext,
     *,
@@ -313,7 +295,7 @@ async def list_inbound(
     cursor: str | None,
 ) -> InboundMessagePage:
     """Inbound messages, newest first; audited like reading notifications."""
-    after = _parse_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor) if cursor else None
     rows = await ctx.tx.fetch(
         f"""select {COLUMNS} from inbound_messages
             where ($1::uuid is null or patient_id = $1) and ($2::text is null or channel = $2)
@@ -336,5 +318,5 @@ async def list_inbound(
         patient_id,
         {"count": len(rows), "patients": sorted({str(r["patient_id"]) for r in rows if r["patient_id"]})[:200]},
     )
-    next_cursor = _cursor(rows[-1]["received_at"], rows[-1]["id"]) if more and rows else None
+    next_cursor = encode_cursor(rows[-1]["received_at"], rows[-1]["id"]) if more and rows else None
     return InboundMessagePage(items=[to_message(r) for r in rows], next_cursor=next_cursor)

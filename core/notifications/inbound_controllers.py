@@ -18,6 +18,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from core.auth.guards import requires_permission
 from core.auth.permissions import Permission
+from core.db.cursors import BadCursorError
 from core.db.tenant import TenantInactiveError, Tx, tenant_transaction
 from core.http.context import RequestContext, provide_context, request_origin
 from core.http.problems import problem
@@ -29,7 +30,6 @@ from core.notifications.inbound import (
     INBOUND_PATH,
     MAX_ADDRESS,
     MAX_SUBJECT,
-    BadCursorError,
     Incoming,
     clean,
     email_address,

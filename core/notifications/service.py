@@ -8,8 +8,6 @@ consent gets a ``suppressed`` row and nothing is queued) and again by the worker
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -18,6 +16,7 @@ from uuid import UUID, uuid4
 
 import msgspec
 
+from core.db.cursors import decode_cursor, encode_cursor
 from core.db.tenant import Tx
 from core.http.context import RequestContext
 from core.notifications.attachments import (
@@ -330,26 +329,10 @@ async def enqueue_send(tx: Tx, tenant_id: UUID, notification_id: UUID, round_: i
     )
 
 
-class BadCursorError(ValueError):
-    pass
-
-
-def _cursor(created_at: datetime, notification_id: UUID) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{notification_id}".encode()).decode()
-
-
-def _parse_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        stamp, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(stamp), UUID(ident)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadCursorError(cursor) from None
-
-
 async def list_notifications(
     ctx: RequestContext, *, patient_id: UUID | None, status: str | None, limit: int, cursor: str | None
 ) -> NotificationPage:
-    after = _parse_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor) if cursor else None
     rows = await ctx.tx.fetch(
         f"""select {COLUMNS} from notifications
             where ($1::uuid is null or patient_id = $1) and ($2::text is null or status = $2)
@@ -374,7 +357,7 @@ async def list_notifications(
     )
     infos = await attachment_infos(ctx.tx, [r["id"] for r in rows])
     items = [to_notification(r, attachments=infos.get(r["id"])) for r in rows]
-    next_cursor = _cursor(rows[-1]["created_at"], rows[-1]["id"]) if more and rows else None
+    next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more and rows else None
     return NotificationPage(items=items, next_cursor=next_cursor)
 
 

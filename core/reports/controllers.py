@@ -22,6 +22,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from core.auth.guards import requires_permission
 from core.auth.permissions import Permission
+from core.db.cursors import BadCursorError
 from core.http.context import RequestContext, provide_context
 from core.http.files import download_headers
 from core.http.problems import problem
@@ -99,7 +100,7 @@ class ReportController(Controller):
     ) -> ReportRunPage:
         try:
             return await service.list_runs(ctx, report=report, limit=limit, cursor=cursor, mine=mine)
-        except service.BadCursorError:
+        except BadCursorError:
             raise problem(400, "The cursor is not valid; start again without it") from None
 
     @get("/runs/{run_id:uuid}", guards=READ, summary="A report run: status and progress")

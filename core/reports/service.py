@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -11,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from core.audit.service import record
+from core.db.cursors import decode_cursor, encode_cursor
 from core.http.context import RequestContext
 from core.outbox.service import enqueue_message
 from core.plugins.records import ReportSpec
@@ -22,10 +21,6 @@ _COLUMNS = (
     "id, report, format, params, status, progress, rows, file_size, file_key, content_type, requested_by, "
     "created_at, started_at, finished_at, expires_at, error"
 )
-
-
-class BadCursorError(ValueError):
-    pass
 
 
 def _requester(ctx: RequestContext) -> UUID | None:
@@ -91,24 +86,11 @@ async def read_run_row(ctx: RequestContext, run_id: UUID) -> Any:
     return await ctx.tx.fetchrow(f"select {_COLUMNS} from report_runs where id = $1", run_id)
 
 
-def _encode_cursor(created_at: datetime, run_id: UUID) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{run_id}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, _, run = text.partition("|")
-        return datetime.fromisoformat(created), UUID(run)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadCursorError(cursor) from None
-
-
 async def list_runs(
     ctx: RequestContext, *, report: str | None, limit: int, cursor: str | None, mine: bool
 ) -> ReportRunPage:
     """Newest first; ``mine`` keeps the caller's own runs."""
-    after = _decode_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor) if cursor else None
     rows = await ctx.tx.fetch(
         f"""select {_COLUMNS} from report_runs
             where ($1::text is null or report = $1)
@@ -122,7 +104,7 @@ async def list_runs(
         limit + 1,
     )
     items = [to_run(row) for row in rows[:limit]]
-    next_cursor = _encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
+    next_cursor = encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
     return ReportRunPage(items=items, next_cursor=next_cursor)
 
 

@@ -212,3 +212,49 @@ async def enable_module(
     response = await client.put(f"/api/v1/admin/modules/{name}", headers=org.headers, json=body)
     assert response.status_code == 200, response.text
     return dict(response.json())
+
+
+async def run_queued_jobs(
+    app_loop: Callable[..., Any], owner_db: Any, org: Org, actor_name: str, *, attempt: int = 0
+) -> list[str]:
+    """Run, as a worker would, every message ``org`` queued for ``actor_name`` and not run yet here.
+
+    Reads the tenant's outbox as the owner (tests only), marks each row published (what the relay
+    does) so a second call runs only what was queued since, and runs them oldest first with their
+    effect keys. Returns the outcomes.
+    """
+    import json
+    import uuid
+
+    from core.jobs.runner import run_job
+
+    rows = await owner_db.fetch(
+        "update outbox set published_at = now() where tenant_id = $1 and actor_name = $2 and published_at is null "
+        "returning id, payload, idempotency_key, created_at",
+        org.tenant_id,
+        actor_name,
+    )
+    outcomes = []
+    for row in sorted(rows, key=lambda r: r["created_at"]):
+        payload = json.loads(row["payload"]) if isinstance(row["payload"], str) else dict(row["payload"])
+        outcome = await app_loop(
+            run_job,
+            actor_name,
+            tenant_id=str(org.tenant_id),
+            payload=payload,
+            message_id=uuid.uuid4().hex,
+            effect_key=row["idempotency_key"],
+            attempt=attempt,
+        )
+        outcomes.append(str(outcome))
+    return outcomes
+
+
+async def run_periodic_job(app_loop: Callable[..., Any], org: Org, actor_name: str) -> str:
+    """Run a periodic job once for ``org``, as the scheduler would."""
+    import uuid
+
+    from core.jobs.runner import run_job
+
+    outcome = await app_loop(run_job, actor_name, tenant_id=str(org.tenant_id), payload={}, message_id=uuid.uuid4().hex)
+    return str(outcome)

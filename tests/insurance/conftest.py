@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import secrets
-import uuid
 from datetime import date
 from typing import Any
 
 import pytest
 
-from core.jobs.runner import run_job
-from core.testing.fixtures import create_patient, enable_module
+from core.testing.fixtures import create_patient, enable_module, run_periodic_job, run_queued_jobs
 
 INSURANCE = "/api/v1/insurance"
 NPI = "1234567893"
@@ -57,38 +54,8 @@ async def new_coverage(client: Any, org: Any, patient_id: str | None = None, **o
     return dict(response.json())
 
 
-async def run_queued(app_loop: Any, owner_db: Any, org: Any, actor_name: str, *, attempt: int = 0) -> list[str]:
-    """Run, as a worker would, every message ``org`` queued for ``actor_name`` and not run yet here.
-
-    Reads the tenant's outbox (as the owner: tests only) and marks each row published, so a second
-    call runs only what was queued since. Returns the outcomes.
-    """
-    rows = await owner_db.fetch(
-        "update outbox set published_at = now() where tenant_id = $1 and actor_name = $2 and published_at is null "
-        "returning id, payload, idempotency_key",
-        org.tenant_id,
-        actor_name,
-    )
-    outcomes = []
-    for row in rows:
-        payload = json.loads(row["payload"]) if isinstance(row["payload"], str) else dict(row["payload"])
-        outcome = await app_loop(
-            run_job,
-            actor_name,
-            tenant_id=str(org.tenant_id),
-            payload=payload,
-            message_id=uuid.uuid4().hex,
-            effect_key=row["idempotency_key"],
-            attempt=attempt,
-        )
-        outcomes.append(str(outcome))
-    return outcomes
-
-
-async def run_periodic(app_loop: Any, org: Any, actor_name: str) -> str:
-    """Run a periodic job once for ``org``, as the scheduler would."""
-    outcome = await app_loop(run_job, actor_name, tenant_id=str(org.tenant_id), payload={}, message_id=uuid.uuid4().hex)
-    return str(outcome)
+run_queued = run_queued_jobs
+run_periodic = run_periodic_job
 
 
 async def tasks_about(client: Any, org: Any, subject_id: str) -> list[dict[str, Any]]:

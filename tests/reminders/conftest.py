@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from core.jobs.runner import run_job
-from core.testing.fixtures import create_patient, enable_module
+from core.testing.fixtures import create_patient, enable_module, run_periodic_job, run_queued_jobs
 from tests.notifications.conftest import provider_server, smtp_server  # noqa: F401 - fixtures used here
 
 REMINDERS = "/api/v1/reminders"
@@ -59,34 +57,12 @@ async def touches(client: Any, org: Any, appointment_id: str) -> list[dict[str, 
     return list(response.json())
 
 
-async def run_queued(app_loop: Any, owner_db: Any, org: Any, actor_name: str, *, attempt: int = 0) -> list[str]:
-    """Run, as a worker would, every message ``org`` queued for ``actor_name`` and not run yet here."""
-    rows = await owner_db.fetch(
-        "update outbox set published_at = now() where tenant_id = $1 and actor_name = $2 and published_at is null "
-        "returning id, payload, idempotency_key, created_at",
-        org.tenant_id,
-        actor_name,
-    )
-    outcomes = []
-    for row in sorted(rows, key=lambda r: r["created_at"]):
-        payload = json.loads(row["payload"]) if isinstance(row["payload"], str) else dict(row["payload"])
-        outcome = await app_loop(
-            run_job,
-            actor_name,
-            tenant_id=str(org.tenant_id),
-            payload=payload,
-            message_id=uuid.uuid4().hex,
-            effect_key=row["idempotency_key"],
-            attempt=attempt,
-        )
-        outcomes.append(str(outcome))
-    return outcomes
+run_queued = run_queued_jobs
 
 
 async def run_periodic(app_loop: Any, org: Any, actor_name: str = "reminders.sweep") -> str:
-    """Run a periodic job once for ``org``, as the scheduler would."""
-    outcome = await app_loop(run_job, actor_name, tenant_id=str(org.tenant_id), payload={}, message_id=uuid.uuid4().hex)
-    return str(outcome)
+    """Run a periodic job once for ``org``, as the scheduler would (the sweep by default)."""
+    return await run_periodic_job(app_loop, org, actor_name)
 
 
 async def run_twice_at_once(app_loop: Any, org: Any, actor_name: str = "reminders.sweep") -> list[str]:

@@ -28,6 +28,7 @@ from core.care.appointments.schemas import (
     Transition,
 )
 from core.care.appointments.states import IllegalTransitionError, Status
+from core.db.cursors import BadCursorError
 from core.http.context import RequestContext, provide_context
 from core.http.problems import problem
 from core.tenancy.schemas import check_time_zone
@@ -96,7 +97,7 @@ class AppointmentController(Controller):
                 limit=limit,
                 cursor=cursor,
             )
-        except service.BadCursorError:
+        except BadCursorError:
             raise problem(400, "The cursor is not valid; start again without it") from None
 
     @post("/", guards=WRITE, summary="Create or book an appointment")

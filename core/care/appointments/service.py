@@ -8,14 +8,10 @@ occupying appointment (booked, arrived, checked-in) overlapping the same time.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
-
-import msgspec
 
 from core.audit.service import record
 from core.care.appointments.schemas import (
@@ -27,6 +23,7 @@ from core.care.appointments.schemas import (
     Transition,
 )
 from core.care.appointments.states import OCCUPYING, RESCHEDULABLE, check_transition
+from core.db.cursors import decode_cursor, encode_cursor
 from core.db.filters import Filter
 from core.http.context import RequestContext
 
@@ -37,10 +34,6 @@ COLUMNS = (
 _VISIBLE = "exists (select 1 from patients p where p.id = a.patient_id and p.deleted_at is null)"
 """Appointments of a deleted patient leave reads and lists with the patient."""
 _HISTORY_COLUMNS = "id, appointment_id, from_status, to_status, changed_by, changed_at, reason"
-
-
-class BadCursorError(ValueError):
-    """The cursor was not one this service issued."""
 
 
 class ConflictError(Exception):
@@ -90,23 +83,6 @@ def day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time(0), tzinfo=tz)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
     return start.astimezone(UTC), end.astimezone(UTC)
-
-
-def encode_cursor(start: datetime, appointment_id: UUID) -> str:
-    raw = msgspec.json.encode([start.isoformat(), str(appointment_id)])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        start, appointment_id = msgspec.json.decode(raw, type=tuple[str, str])
-        parsed = datetime.fromisoformat(start)
-        if parsed.tzinfo is None:
-            raise ValueError("naive")
-        return parsed, UUID(appointment_id)
-    except (ValueError, binascii.Error, msgspec.DecodeError):
-        raise BadCursorError(cursor) from None
 
 
 # -- references ---------------------------------------------------------------------------------------------
