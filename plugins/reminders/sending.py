@@ -34,6 +34,7 @@ SENT = frozenset({"sent", "delivered"})
 FAILED = frozenset({"failed", "bounced", "skipped", "suppressed"})
 PENDING = ("requested", "queued", "deferred", "sending")
 RESEND_GUARD = timedelta(minutes=10)
+SUPERSEDED = "superseded by a later reminder due at the same time"
 DOCUMENTS_FROM = timedelta(hours=24)
 """Touches this long or longer before the start list the documents to bring (72 h, 24 h; not the 2 h one)."""
 TOUCH_COLUMNS = (
@@ -110,6 +111,20 @@ async def dispatch_due(
 ) -> int:
     """Claim the touches whose time has come and send each on its first channel; how many were claimed."""
     now = now or datetime.now(UTC)
+    # A late sweep: when a later touch of the same subject is due too, only that one goes out. Decided from
+    # the rows, not from what this sweep happened to claim, so two sweeps at once decide the same.
+    await ctx.tx.execute(
+        "update reminder_touches set status = 'skipped', reason = $4, updated_at = now() where id in ("
+        "select t.id from reminder_touches t where t.status = 'planned' and t.send_at <= $1 "
+        "and ($2::uuid is null or t.subject_id = $2) and exists (select 1 from reminder_touches u "
+        "where u.kind = t.kind and u.subject_id = t.subject_id and u.subject_at = t.subject_at "
+        "and u.send_at > t.send_at and u.send_at <= $1 and u.status in ('planned', 'sending', 'sent', 'delivered', "
+        "'failed')) order by t.send_at limit $3 for update of t skip locked) and status = 'planned'",
+        now,
+        subject_id,
+        limit,
+        SUPERSEDED,
+    )
     claimed = await ctx.tx.fetch(
         f"update reminder_touches set status = 'sending', claimed_at = now(), updated_at = now() "
         f"where id in (select id from reminder_touches where status = 'planned' and send_at <= $1 "
@@ -127,7 +142,7 @@ async def dispatch_due(
     for touch in claimed:
         if latest[(touch["kind"], touch["subject_id"])]["id"] != touch["id"]:
             # The sweep was late and a later touch of the same subject is due too: only that one goes out.
-            await _set_status(ctx, touch["id"], "skipped", "superseded by a later reminder due at the same time")
+            await _set_status(ctx, touch["id"], "skipped", SUPERSEDED)
     for touch in latest.values():
         await start_touch(ctx, touch, now=now)
     return len(claimed)
