@@ -145,13 +145,18 @@ async def test_sigterm_lets_the_running_job_finish_then_exits(
     settings = worker_settings(redis_server().url)
     await app_loop(enqueue_pings, org.tenant_id, ["slow"], sleep_ms=2500)
     await app_loop(publish_pending, org.tenant_id, publisher(build_broker(settings)))
+    broker = build_broker(settings)
     worker = start_worker(settings, threads=1)
-    await wait_for(
-        lambda: owner_db.fetchval("select count(*) from job_effects where tenant_id = $1", org.tenant_id),
-        lambda n: n == 0,
-        what="nothing yet",
-    )
-    await asyncio.sleep(1.5)  # the worker has taken the message and is inside the job
+
+    def ready() -> int:
+        from workers.queues import queue_depths
+
+        return queue_depths(broker, settings.queue_namespace)["default"]["ready"]
+
+    # Booted (its signal handlers installed) and the message taken: not a fixed delay, which a busy
+    # machine can outlast before the worker has even started.
+    await wait_for(lambda: asyncio.to_thread(ready), lambda n: n == 0, what="the worker took the message")
+    await asyncio.sleep(0.5)  # inside the 2.5 s job
     assert await pings(owner_db, org.tenant_id) == []
     assert await asyncio.to_thread(worker.terminate, 30) == 0
     assert await pings(owner_db, org.tenant_id) == ["slow"]
