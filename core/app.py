@@ -18,6 +18,7 @@ from core.audit.controllers import AuditController
 from core.auth.controllers import AuthController, MfaController
 from core.auth.middleware import auth_middleware
 from core.auth.permissions import add_plugin_permission
+from core.auth.teams import TeamController
 from core.auth.users import ApiKeyController, UserController
 from core.care.routes import CARE_ROUTE_HANDLERS
 from core.db.engine import close_pool, start_pool
@@ -25,6 +26,7 @@ from core.http.health import health, ready
 from core.http.logging import structlog_plugin
 from core.http.problems import problem_details_plugin
 from core.http.request_id import add_request_id_header, request_id_middleware
+from core.http.service_metrics import register_queue_depths
 from core.jobs.controllers import ROUTES as JOB_ROUTES
 from core.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from core.patients.controllers import PatientController
@@ -40,7 +42,11 @@ THROTTLED_PATHS = ("/api/v1/auth/token", "/api/v1/auth/refresh", "/api/v1/signup
 
 
 def _is_login(request: Request[Any, Any, Any]) -> bool:
-    return request.url.path in THROTTLED_PATHS
+    """Requests under the login rate limit: log-in, sign-up, and handlers marked ``opt={"throttled": True}``."""
+    if request.url.path in THROTTLED_PATHS:
+        return True
+    handler = request.scope.get("route_handler")
+    return bool(handler is not None and handler.opt.get("throttled"))
 
 
 def create_app(settings: Settings | None = None, host: PluginHost | None = None) -> Litestar:
@@ -67,6 +73,9 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
         store="rate_limit",
     )
     prometheus = PrometheusConfig(app_name="carecoord", group_path=True)
+    register_queue_depths(
+        settings.redis_url or "", settings.queue_namespace, [spec.queue for spec in host.contributions.actors]
+    )
     return Litestar(
         route_handlers=[
             health,
@@ -76,6 +85,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
             MfaController,
             UserController,
             ApiKeyController,
+            TeamController,
             TenantController,
             PatientController,
             AuditController,
@@ -86,6 +96,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
             *CARE_ROUTE_HANDLERS,
             PrometheusController,
             *plugin_routers(host),
+            *host.contributions.public_routes,
         ],
         middleware=[request_id_middleware, rate_limit.middleware, prometheus.middleware, auth_middleware],
         before_send=[add_request_id_header],

@@ -54,6 +54,8 @@ class UserUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     role: Role | msgspec.UnsetType = msgspec.UNSET
     status: Literal["active", "disabled"] | msgspec.UnsetType = msgspec.UNSET
     full_name: Annotated[str, msgspec.Meta(max_length=200)] | msgspec.UnsetType = msgspec.UNSET
+    team_id: UUID | msgspec.UnsetType | None = msgspec.UNSET
+    """The user's team; null takes them out of any team."""
 
 
 class UserOut(msgspec.Struct, kw_only=True):
@@ -63,6 +65,21 @@ class UserOut(msgspec.Struct, kw_only=True):
     role: str
     status: str
     mfa_enabled: bool
+    team_id: UUID | None = None
+    created_at: datetime
+
+
+TeamName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
+
+
+class TeamIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: TeamName
+
+
+class TeamOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    members: int
     created_at: datetime
 
 

@@ -14,6 +14,7 @@ class User(Table, tablename="users"):
     role = Varchar(length=16, help_text="owner | admin | coordinator | clinician | viewer")
     password_hash = Varchar(length=200)
     status = Varchar(length=16, help_text="active | disabled")
+    team_id = UUID(null=True, help_text="the user's team (teams), for metrics per team")
     totp_secret = Varchar(length=64, null=True)
     mfa_enabled = Boolean(default=False)
     totp_last_counter = Integer(null=True, help_text="last accepted TOTP step; blocks replay")
@@ -44,3 +45,13 @@ class ApiKey(Table, tablename="api_keys"):
     created_at = Timestamptz()
     last_used_at = Timestamptz(null=True)
     revoked_at = Timestamptz(null=True)
+
+
+class Team(Table, tablename="teams"):
+    """A group of staff, e.g. the coordinators of one clinic site; metrics can be grouped by team."""
+
+    tenant_id = UUID(primary_key=True)
+    id = UUID()
+    name = Varchar(length=100)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()

@@ -19,7 +19,7 @@ from core.http.context import RequestContext, provide_context
 from core.http.partial import changed_fields
 from core.http.problems import problem
 
-_USER_COLUMNS = "id, email, full_name, role, status, mfa_enabled, created_at"
+_USER_COLUMNS = "id, email, full_name, role, status, mfa_enabled, team_id, created_at"
 _KEY_COLUMNS = "id, name, prefix, scopes, created_at, last_used_at, revoked_at"
 
 
@@ -69,6 +69,10 @@ class UserController(Controller):
         if "owner" in (current["role"], changes.get("role")) and ctx.principal.role != "owner":
             raise problem(403, "Only an owner can change an owner")
         values = {k: (v.value if hasattr(v, "value") else v) for k, v in changes.items()}
+        if values.get("team_id") is not None and not await ctx.tx.fetchval(
+            "select exists (select 1 from teams where id = $1)", values["team_id"]
+        ):
+            raise problem(422, "No such team", errors=[{"field": "team_id", "message": "no such team"}])
         if values:
             sets = ", ".join(f"{k} = ${i}" for i, k in enumerate(values, start=2))
             await ctx.tx.execute(

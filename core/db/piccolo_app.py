@@ -7,7 +7,7 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from core.audit.tables import AuditEvent, AuditHead
-from core.auth.tables import ApiKey, RefreshToken, User
+from core.auth.tables import ApiKey, RefreshToken, Team, User
 from core.care.appointments.tables import Appointment, AppointmentStatusHistory
 from core.care.plans.tables import CarePlan, CarePlanActivity, CarePlanGoal, CarePlanVersion, GoalMeasurement
 from core.care.tasks.tables import Task, TaskStatusHistory
@@ -34,6 +34,7 @@ APP_CONFIG = AppConfig(
     table_classes=[
         Tenant,
         User,
+        Team,
         RefreshToken,
         ApiKey,
         Patient,

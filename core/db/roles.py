@@ -17,6 +17,14 @@ APPEND_ONLY = {"audit_events"}
 INSERT_ONLY = {"unrouted_messages"}
 # Narrow SECURITY DEFINER functions the app may call.
 FUNCTIONS = ("outbox_pending_tenants(interval)", "notifications_due_tenants()")
+APP_FUNCTIONS_SQL = (
+    "select p.oid::regprocedure::text as signature from pg_proc p "
+    "join pg_namespace n on n.oid = p.pronamespace and n.nspname = 'public' "
+    "join pg_description d on d.objoid = p.oid and d.classoid = 'pg_proc'::regclass "
+    "where d.description like 'carecoord:app%'"
+)
+"""Functions a plugin's migration offers the app role: ``comment on function ... is 'carecoord:app: why'``
+(the app role needs execute on a plugin's narrow SECURITY DEFINER lookups, and core cannot list them)."""
 # Piccolo's own bookkeeping: not the app's business.
 PRIVATE = {"migration"}
 
@@ -60,3 +68,5 @@ async def _grant(conn: Any, password: str) -> None:
     for function in FUNCTIONS:
         if await conn.fetchval("select to_regprocedure($1)", function) is not None:
             await conn.execute(f"grant execute on function {function} to {APP_ROLE}")
+    for row in await conn.fetch(APP_FUNCTIONS_SQL):
+        await conn.execute(f"grant execute on function {row['signature']} to {APP_ROLE}")

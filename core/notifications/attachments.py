@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from uuid import UUID
 
 from core.db.tenant import Tx
@@ -28,7 +28,15 @@ ALLOWED_TYPES: dict[str, tuple[bytes, ...]] = {
     "image/jpeg": (b"\xff\xd8\xff",),
     "text/plain": (),
 }
-"""Content type -> the signatures its bytes must start with (text/plain must be UTF-8 instead)."""
+"""Content type -> the signatures its bytes must start with (text types must be UTF-8 instead)."""
+REPORT_TYPES: dict[str, tuple[bytes, ...]] = {
+    **ALLOWED_TYPES,
+    "text/csv": (),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (b"PK\x03\x04",),
+}
+"""What a report e-mail to a staff user may carry besides: built CSV and XLSX files (an XLSX is a ZIP
+archive). Not accepted from uploads or for patients' messages."""
+TEXT_TYPES = frozenset({"text/plain", "text/csv"})
 _UNSAFE = re.compile(r"[^\w .()+-]")
 
 
@@ -45,16 +53,20 @@ def safe_filename(name: str) -> str:
     return cleaned
 
 
-def check_attachments(attachments: Sequence[Attachment]) -> list[Attachment]:
-    """The attachments with safe names, or :class:`AttachmentRejectedError` naming the first problem."""
+def check_attachments(
+    attachments: Sequence[Attachment], allowed: Mapping[str, tuple[bytes, ...]] = ALLOWED_TYPES
+) -> list[Attachment]:
+    """The attachments with safe names, or :class:`AttachmentRejectedError` naming the first problem.
+
+    ``allowed`` maps the accepted content types to their signatures (:data:`ALLOWED_TYPES` by default)."""
     if len(attachments) > MAX_ATTACHMENTS:
         raise AttachmentRejectedError(f"at most {MAX_ATTACHMENTS} attachments per message")
     checked, total = [], 0
     for attachment in attachments:
         kind = attachment.content_type.split(";", 1)[0].strip().lower()
-        if kind not in ALLOWED_TYPES:
+        if kind not in allowed:
             raise AttachmentRejectedError(
-                f"attachments of type {kind[:60]!r} are not accepted (allowed: {', '.join(sorted(ALLOWED_TYPES))})"
+                f"attachments of type {kind[:60]!r} are not accepted (allowed: {', '.join(sorted(allowed))})"
             )
         size = len(attachment.content)
         if size == 0 or size > MAX_ATTACHMENT_BYTES:
@@ -62,14 +74,14 @@ def check_attachments(attachments: Sequence[Attachment]) -> list[Attachment]:
         total += size
         if total > MAX_TOTAL_BYTES:
             raise AttachmentRejectedError(f"the attachments together exceed {MAX_TOTAL_BYTES} bytes")
-        signatures = ALLOWED_TYPES[kind]
+        signatures = allowed[kind]
         if signatures and not attachment.content.startswith(signatures):
             raise AttachmentRejectedError(f"the content of {attachment.filename[:80]!r} is not {kind}")
-        if kind == "text/plain":
+        if kind in TEXT_TYPES:
             try:
                 attachment.content.decode("utf-8")
             except UnicodeDecodeError:
-                raise AttachmentRejectedError("text/plain attachments must be UTF-8") from None
+                raise AttachmentRejectedError(f"{kind} attachments must be UTF-8") from None
         checked.append(Attachment(safe_filename(attachment.filename), kind, attachment.content))
     return checked
 

@@ -79,7 +79,7 @@ async def send_notification(ctx: JobContext, notification_id: str) -> None:
     ident = payload_uuid(notification_id, actor="notifications.send", field="notification_id")
     row = await ctx.tx.fetchrow(
         "select id, patient_id, channel, template, language, context, status, not_before, deferrals, claimed_at, "
-        "recipient_kind, recipient_name, recipient_address, contact_id, share_as, requested_by_module "
+        "recipient_kind, recipient_name, recipient_address, contact_id, share_as, requested_by_module, user_id "
         "from notifications where id = $1",
         ident,
     )
@@ -121,6 +121,8 @@ async def _decide(ctx: JobContext, row: Any, now: datetime) -> Prepared | Status
     channel = all_channels(ctx.plugins).get(row["channel"])
     if channel is None:
         await _fail_now(ctx, ident, patient_id, f"the channel {row['channel']!r} is not installed")
+    if row["recipient_kind"] == "user":
+        return await _decide_user(ctx, row, channel)
     patient = await ctx.tx.fetchrow(
         "select given_name, family_name, email, phone, address, communication, deleted_at from patients where id = $1",
         patient_id,
@@ -209,6 +211,30 @@ async def _decide_contact(
     return Prepared(channel, config, recipient, message, tenant["name"])
 
 
+async def _decide_user(ctx: JobContext, row: Any, channel: Channel) -> Prepared | Status:
+    """A message to a staff user (a built report): the user's current address, while the user is active."""
+    ident = row["id"]
+    config = await load_config(ctx.tx, channel.name)
+    if not config.enabled:
+        return await _settle(ctx, ident, None, "skipped", f"the {channel.name} channel is not enabled")
+    user = await ctx.tx.fetchrow("select email, full_name, status from users where id = $1", row["user_id"])
+    if user is None or user["status"] != "active":
+        return await _settle(ctx, ident, None, "skipped", "the user is disabled")
+    tenant = await ctx.tx.fetchrow("select name from tenants where id = $1", ctx.tenant_id)
+    recipient = Recipient(
+        patient_id=None,
+        given_name=user["full_name"] or user["email"],
+        family_name="",
+        email=user["email"],
+        phone=None,
+        address=None,
+        language=row["language"] or "en",
+        kind="user",
+    )
+    message = await _render(ctx, row, channel, recipient, None, tenant["name"])
+    return Prepared(channel, config, recipient, message, tenant["name"])
+
+
 def _quiet_until(
     channel: Channel, config: StoredConfig, communication: dict[str, Any], tenant_zone: str, now: datetime
 ) -> datetime | None:
@@ -225,7 +251,7 @@ def _quiet_until(
 
 
 async def _render(
-    ctx: JobContext, row: Any, channel: Channel, recipient: Recipient, patient: Any, tenant_name: str
+    ctx: JobContext, row: Any, channel: Channel, recipient: Recipient, patient: Any | None, tenant_name: str
 ) -> Message:
     found = await find_template(ctx.tx, row["template"], channel.name, recipient.language)
     if found is None:
@@ -233,10 +259,11 @@ async def _render(
     source, language = found
     variables = {
         **_json(row["context"]),
-        "patient": {"given_name": patient["given_name"], "family_name": patient["family_name"]},
         "recipient": {"name": recipient.given_name, "kind": recipient.kind},
         "organization": {"name": tenant_name},
     }
+    if patient is not None:  # a message to a staff user is about no patient
+        variables["patient"] = {"given_name": patient["given_name"], "family_name": patient["family_name"]}
     try:
         subject, body = render(source, variables)
     except MessageTemplateError as exc:
@@ -270,13 +297,18 @@ def _channel_context(ctx: JobContext, prepared: Prepared, ident: UUID) -> Channe
     )
 
 
-async def _settle(ctx: JobContext, ident: UUID, patient_id: UUID, status: Status, detail: str) -> Status:
+def _about(patient_id: UUID | None) -> dict[str, str]:
+    """The patient a notification concerns, for audit details (none for a message to a staff user)."""
+    return {} if patient_id is None else {"patient_id": str(patient_id)}
+
+
+async def _settle(ctx: JobContext, ident: UUID, patient_id: UUID | None, status: Status, detail: str) -> Status:
     """A decision not to send, recorded in the job's transaction."""
     await ctx.tx.execute(
         "update notifications set status = $2, last_error = $3, updated_at = now() where id = $1", ident, status, detail
     )
     await add_event(ctx.tx, ctx.tenant_id, ident, status, "worker", detail)
-    await ctx.audit(f"notification.{status}", "notification", ident, {"patient_id": str(patient_id), "reason": detail})
+    await ctx.audit(f"notification.{status}", "notification", ident, {**_about(patient_id), "reason": detail})
     await announce(ctx.request_context(), ident, status)
     return status
 
@@ -298,7 +330,7 @@ async def _defer(ctx: JobContext, ident: UUID, patient_id: UUID, deferrals: int,
     return "deferred"
 
 
-async def _fail_now(ctx: JobContext, ident: UUID, patient_id: UUID, detail: str) -> NoReturn:
+async def _fail_now(ctx: JobContext, ident: UUID, patient_id: UUID | None, detail: str) -> NoReturn:
     """A failure found before sending: recorded for good, then PermanentError dead-letters the message."""
     await _record_failure(ctx, ident, patient_id, detail, final=True)
     raise PermanentError(detail)
@@ -320,7 +352,7 @@ async def _claim(tenant_id: UUID, ident: UUID) -> bool:
     return await run_apart(tenant_id, claim)
 
 
-async def _record_failure(ctx: JobContext, ident: UUID, patient_id: UUID, error: str, *, final: bool) -> None:
+async def _record_failure(ctx: JobContext, ident: UUID, patient_id: UUID | None, error: str, *, final: bool) -> None:
     """In a transaction of its own: the job's is about to roll back with the error."""
     status: Status = "failed" if final else "queued"
     detail = error[:1000] if final else f"retrying: {error}"[:1000]
@@ -346,7 +378,7 @@ async def _record_failure(ctx: JobContext, ident: UUID, patient_id: UUID, error:
                 resource_type="notification",
                 resource_id=ident,
                 request_id=ctx.request_id,
-                details={"patient_id": str(patient_id), "reason": error[:300], "module": ctx.module},
+                details={**_about(patient_id), "reason": error[:300], "module": ctx.module},
             )
             await announce(RequestContext(tx, ctx.principal, None, ctx.request_id, ctx.plugins), ident, "failed")
 
@@ -374,7 +406,8 @@ async def _record_sent(ctx: JobContext, row: Any, prepared: Prepared, result: Se
         "notification",
         ident,
         {
-            "patient_id": str(patient_id),
+            **_about(patient_id),
+            **({"user_id": str(row["user_id"])} if row["user_id"] is not None else {}),
             "channel": prepared.channel.name,
             "template": prepared.message.template,
             "language": prepared.message.language,

@@ -62,7 +62,8 @@ class AttachmentInfo(msgspec.Struct, kw_only=True):
 
 class Notification(msgspec.Struct, kw_only=True):
     id: UUID
-    patient_id: UUID
+    patient_id: UUID | None
+    """The patient the message is about; null for a message to a staff user (``recipient_kind: user``)."""
     channel: str
     template: str
     language: str | None
@@ -81,14 +82,16 @@ class Notification(msgspec.Struct, kw_only=True):
     delivered_at: datetime | None
     events: list[NotificationEvent] | None = None
     """The history, oldest first (in single-notification answers only)."""
-    recipient_kind: Literal["patient", "provider", "contact"] = "patient"
+    recipient_kind: Literal["patient", "provider", "contact", "user"] = "patient"
     """``provider``: sent to ``recipient_address`` (a care provider) about the patient, not to the patient;
-    ``contact``: sent to the patient's contact ``contact_id`` (a caregiver) under a sharing consent."""
+    ``contact``: sent to the patient's contact ``contact_id`` (a caregiver) under a sharing consent;
+    ``user``: sent to the organization's user ``user_id`` (a built report), about no patient."""
     recipient_name: str | None = None
     recipient_address: str | None = None
     contact_id: UUID | None = None
     share_as: str | None = None
     """For a contact: what the contact may receive that this message is (``appointment_reminders``...)."""
+    user_id: UUID | None = None
     attachments: list[AttachmentInfo] = []
     """Files sent with the message (metadata only; the content is never returned)."""
 

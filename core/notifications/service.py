@@ -20,6 +20,7 @@ from core.db.cursors import decode_cursor, encode_cursor
 from core.db.tenant import Tx
 from core.http.context import RequestContext
 from core.notifications.attachments import (
+    REPORT_TYPES,
     AttachmentRejectedError,
     attachment_infos,
     check_attachments,
@@ -38,7 +39,7 @@ RESERVED_VARIABLES = frozenset({"patient", "organization"})
 COLUMNS = (
     "id, patient_id, channel, template, language, context, status, not_before, attempts, provider_message_id, "
     "document_key is not null as has_document, last_error, requested_by_module, created_at, updated_at, sent_at, "
-    "delivered_at, recipient_kind, recipient_name, recipient_address, contact_id, share_as"
+    "delivered_at, recipient_kind, recipient_name, recipient_address, contact_id, share_as, user_id"
 )
 EMAIL_ADDRESS = re.compile(r"^[^@\s<>,;\"]{1,64}@[^@\s<>,;\"]{1,189}\.[A-Za-z]{2,63}$")
 AnyContext = RequestContext | PluginContext
@@ -61,6 +62,13 @@ def to_notification(
     context = data["context"]
     data["context"] = msgspec.json.decode(context) if isinstance(context, str) else dict(context)
     return Notification(**data, events=events, attachments=attachments or [])
+
+
+def about(row: Any) -> dict[str, str]:
+    """Audit details naming whom a notification concerns: its patient, or the staff user it goes to."""
+    if row["patient_id"] is None:
+        return {"user_id": str(row["user_id"])}
+    return {"patient_id": str(row["patient_id"])}
 
 
 async def audit(ctx: AnyContext, action: str, resource_id: UUID | None, details: dict[str, Any]) -> None:
@@ -251,7 +259,7 @@ async def request_notification(
     )
     if row is None:  # the same request again: answer with the first one
         existing = await ctx.tx.fetchrow(f"select {COLUMNS} from notifications where idempotency_key = $1", key)
-        await audit(ctx, "notification.read", existing["id"], {"patient_id": str(existing["patient_id"])})
+        await audit(ctx, "notification.read", existing["id"], about(existing))
         infos = await attachment_infos(ctx.tx, [existing["id"]])
         return to_notification(existing, attachments=infos.get(existing["id"]))
     notification_id = row["id"]
@@ -276,6 +284,71 @@ async def request_notification(
     if stored:
         details["attachments"] = [f"{a.filename} ({a.content_type}, {a.size} bytes)" for a in stored]
     await audit(ctx, "notification.request", notification_id, {**details, "status": status})
+    return to_notification(row, attachments=stored)
+
+
+async def request_user_notification(
+    ctx: AnyContext,
+    *,
+    user_id: UUID,
+    template: str,
+    context: dict[str, Any] | None = None,
+    idempotency_key: str,
+    attachments: Sequence[Attachment] = (),
+    channel: str = "email",
+) -> Notification:
+    """Record a message to one of the organization's users (not about a patient) and queue its sending.
+
+    For staff mail such as a built report (``core.reports``): no patient, so no consent, opt-out or
+    quiet hours apply; the user's current e-mail address is read at send time, and a user disabled
+    by then gets nothing (``skipped``). Attachments may also be CSV or XLSX files
+    (:data:`~core.notifications.attachments.REPORT_TYPES`). The same ``idempotency_key`` again
+    returns the first notification: a redelivered job never sends twice.
+    Raises :class:`NotificationRequestError` (unknown user, channel or template, bad attachments).
+    """
+    chosen = channel_named(ctx, channel)
+    if chosen.recipient_field != "email":
+        raise NotificationRequestError(f"messages to a user go by e-mail, not by {chosen.name}")
+    variables = check_context(context or {})
+    try:
+        files = check_attachments(attachments, REPORT_TYPES)
+    except AttachmentRejectedError as exc:
+        raise NotificationRequestError(str(exc)) from None
+    user = await ctx.tx.fetchrow("select email, full_name from users where id = $1", user_id)
+    if user is None:
+        raise NotificationRequestError("user_id is not a user of this organization")
+    if await find_template(ctx.tx, template, chosen.name, None) is None:
+        raise NotificationRequestError(f"no template named {template!r} for the {chosen.name} channel")
+    module = ctx.module if isinstance(ctx, PluginContext) else None
+    key = f"{module or 'core'}:{idempotency_key}"
+    row = await ctx.tx.fetchrow(
+        f"""insert into notifications (tenant_id, patient_id, channel, template, context, status, idempotency_key,
+                requested_by, requested_by_module, recipient_kind, recipient_name, recipient_address, user_id)
+            values ($1, null, $2, $3, $4::jsonb, 'queued', $5, $6, $7, 'user', $8, $9, $10)
+            on conflict (tenant_id, idempotency_key) do nothing returning {COLUMNS}""",
+        ctx.tenant_id,
+        chosen.name,
+        template,
+        msgspec.json.encode(variables).decode(),
+        key,
+        None if ctx.principal.kind == "system" else ctx.principal.actor_id,
+        module,
+        (user["full_name"] or user["email"])[:200],
+        user["email"],
+        user_id,
+    )
+    if row is None:  # the same request again: answer with the first one
+        existing = await ctx.tx.fetchrow(f"select {COLUMNS} from notifications where idempotency_key = $1", key)
+        infos = await attachment_infos(ctx.tx, [existing["id"]])
+        return to_notification(existing, attachments=infos.get(existing["id"]))
+    notification_id = row["id"]
+    stored = await store_attachments(ctx.tx, ctx.tenant_id, notification_id, files)
+    await add_event(ctx.tx, ctx.tenant_id, notification_id, "queued", "api", None)
+    await enqueue_send(ctx.tx, ctx.tenant_id, notification_id, 0)
+    details: dict[str, Any] = {"user_id": str(user_id), "channel": chosen.name, "template": template}
+    if stored:
+        details["attachments"] = [f"{a.filename} ({a.content_type}, {a.size} bytes)" for a in stored]
+    await audit(ctx, "notification.request", notification_id, {**details, "status": "queued"})
     return to_notification(row, attachments=stored)
 
 
@@ -353,7 +426,7 @@ async def list_notifications(
         "notification.list",
         "patient" if patient_id else "notification",
         patient_id,
-        {"count": len(rows), "patients": sorted({str(r["patient_id"]) for r in rows})[:200]},
+        {"count": len(rows), "patients": sorted({str(r["patient_id"]) for r in rows if r["patient_id"]})[:200]},
     )
     infos = await attachment_infos(ctx.tx, [r["id"] for r in rows])
     items = [to_notification(r, attachments=infos.get(r["id"])) for r in rows]
@@ -370,7 +443,7 @@ async def get_notification(ctx: RequestContext, notification_id: UUID) -> Notifi
         "where notification_id = $1 order by occurred_at, id",
         notification_id,
     )
-    await audit(ctx, "notification.read", notification_id, {"patient_id": str(row["patient_id"])})
+    await audit(ctx, "notification.read", notification_id, about(row))
     infos = await attachment_infos(ctx.tx, [notification_id])
     return to_notification(row, [NotificationEvent(**dict(e)) for e in events], infos.get(notification_id))
 

@@ -35,11 +35,11 @@ class NotificationTemplate(Table, tablename="notification_templates"):
 
 
 class Notification(Table, tablename="notifications"):
-    """One message to one patient on one channel, and where its delivery stands."""
+    """One message about a patient (or to a staff user) on one channel, and where its delivery stands."""
 
     tenant_id = UUID(primary_key=True)
     id = UUID()
-    patient_id = UUID()
+    patient_id = UUID(null=True, help_text="the patient it is about; null for a message to a user")
     channel = Varchar(length=40)
     template = Varchar(length=60)
     language = Varchar(length=35, null=True)
@@ -63,12 +63,14 @@ class Notification(Table, tablename="notifications"):
     delivered_at = Timestamptz(null=True)
     recipient_kind = Varchar(
         length=16,
-        help_text="patient | provider (an explicit address, no patient consent) | contact (a caregiver, by consent)",
+        help_text="patient | provider (an explicit address, no patient consent) | contact (a caregiver, by consent) "
+        "| user (a staff user of the organization: a report e-mail)",
     )
     recipient_name = Varchar(length=200, null=True)
     recipient_address = Varchar(length=254, null=True)
     contact_id = UUID(null=True)
     share_as = Varchar(length=32, null=True, help_text="what the contact may receive that this is (sharing consent)")
+    user_id = UUID(null=True, help_text="the staff user a 'user' notification goes to")
 
 
 class NotificationEvent(Table, tablename="notification_events"):

@@ -108,6 +108,18 @@ BUILTIN_TEMPLATES: dict[tuple[str, str, str], TemplateSource] = {
         subject="{{ subject | default('A message from ' ~ organization.name) }}",
         body="{{ text }}\n\n{{ organization.name }}",
     ),
+    # A built report to a staff user (``core.reports``, ``email_to``): the file is attached when it fits.
+    ("report_ready", "any", "en"): TemplateSource(
+        subject="Report: {{ report.title }}",
+        body=(
+            "Hello {{ recipient.name }},\n\n"
+            'the report "{{ report.title }}"{% if report.period %} for {{ report.period }}{% endif %} is ready '
+            "({{ report.rows }} rows, {{ report.format | upper }}).\n"
+            "{% if report.attached %}The file is attached.{% else %}The file is too large to attach: download it "
+            "in carecoord (report run {{ report.run_id }}) until {{ report.expires_at }}.{% endif %}\n\n"
+            "{{ organization.name }}"
+        ),
+    ),
     ("generic", "sms", "en"): TemplateSource(subject="", body="{{ organization.name }}: {{ text }}"),
     ("generic", "sms", "es"): TemplateSource(subject="", body="{{ organization.name }}: {{ text }}"),
     # The acknowledgement of an opt-out (``request_notification(..., transactional=True)`` only).

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from core.care.timeline.schemas import TimelineItem
+    from core.metrics.spec import MetricSpec
     from core.notifications.inbound_schemas import InboundMessage
     from core.patients.schemas import Consent, Patient
     from core.payers.adapter import PayerAdapterSpec
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from core.plugins.context import PluginContext
     from core.plugins.records import (
         ChannelSpec,
-        MetricSpec,
         ModuleSpec,
         PeriodicJob,
         PermissionSpec,
@@ -76,6 +76,24 @@ def register_routes() -> Sequence[Any]:
     through a ``plugin: PluginContext`` parameter.
 
     :return: litestar route handlers, controllers or routers.
+
+    Since hook API 1.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def register_public_routes() -> Sequence[Any]:
+    """Route handlers served WITHOUT authentication, at the path they declare (from the root).
+
+    For pages reached by a capability in the URL (a survey link) or signed webhooks. Each handler
+    must set ``opt={"public": True}``; the host refuses others. There is no tenant from a token:
+    the handler resolves the tenant from the capability itself (a narrow SECURITY DEFINER lookup of
+    a hashed token) and must answer 404 for an organization that has not enabled the module.
+    A handler that takes submissions should also set ``"throttled": True`` in ``opt`` to share the
+    log-in rate limit per client address.
+
+    :return: litestar route handlers.
 
     Since hook API 1.
     """

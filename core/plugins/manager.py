@@ -21,6 +21,7 @@ from uuid import UUID
 import pluggy
 
 from core.auth.permissions import Role
+from core.metrics.spec import owned_metrics
 from core.plugins import hookspecs
 from core.plugins.records import Contributions, ModuleSpec, PeriodicJob, checked_payer_adapters, owned_reports
 
@@ -32,6 +33,7 @@ KILL_SWITCH = "CARECOORD_PLUGINS_DISABLED"
 
 REGISTRATION_HOOKS = (
     "register_routes",
+    "register_public_routes",
     "register_piccolo_apps",
     "register_actors",
     "register_permissions",
@@ -164,6 +166,9 @@ class PluginHost:
 
             if not croniter.is_valid(job.cron):
                 raise ValueError(f"periodic job {job.name!r} has an invalid cron expression {job.cron!r}")
+        for handler in gathered["register_public_routes"]:
+            if not (getattr(handler, "opt", None) or {}).get("public"):
+                raise ValueError(f"public route {getattr(handler, 'paths', handler)} must set opt={{'public': True}}")
         reports = owned_reports(module.name, gathered["register_reports"])
         if gathered["register_routes"]:
             from core.plugins.routes import check_routes  # imported here: it imports this module
@@ -174,6 +179,7 @@ class PluginHost:
         contributions.module_plugin[module.name] = name
         if gathered["register_routes"]:
             contributions.routes[module.name] = gathered["register_routes"]
+        contributions.public_routes.extend(gathered["register_public_routes"])
         contributions.piccolo_apps.extend(gathered["register_piccolo_apps"])
         contributions.actors.extend(gathered["register_actors"])
         contributions.module_actors.extend((module.name, spec) for spec in gathered["register_actors"])
@@ -182,7 +188,7 @@ class PluginHost:
         contributions.payer_adapters.extend(
             checked_payer_adapters(gathered["register_payer_adapters"], contributions.payer_adapters)
         )
-        contributions.metrics.extend(gathered["register_metrics"])
+        contributions.metrics.extend(owned_metrics(module.name, gathered["register_metrics"], contributions.metrics))
         if gathered["register_portal_pages"]:
             contributions.portal_pages[module.name] = gathered["register_portal_pages"]
         contributions.periodic_jobs.extend(gathered["register_periodic_jobs"])

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from core.metrics.spec import MetricSpec
+
 if TYPE_CHECKING:
     from core.reports.data import ChartSpec
 
@@ -91,17 +93,6 @@ class ChannelSpec:
 
 
 @dataclass(frozen=True)
-class MetricSpec:
-    """A metric a plugin computes for a tenant, shown on dashboards and in reports."""
-
-    name: str
-    description: str
-    unit: str
-    compute: Callable[..., Awaitable[float | None]]
-    """``async compute(ctx, start, end) -> value``."""
-
-
-@dataclass(frozen=True)
 class PortalPage:
     """A page in the web portal, with its menu entry."""
 
@@ -178,6 +169,8 @@ class Contributions:
     modules: dict[str, ModuleSpec] = field(default_factory=dict)
     module_plugin: dict[str, str] = field(default_factory=dict)
     routes: dict[str, Sequence[Any]] = field(default_factory=dict)
+    public_routes: list[Any] = field(default_factory=list)
+    """Unauthenticated handlers of every plugin (``register_public_routes``), mounted from the root."""
     piccolo_apps: list[str] = field(default_factory=list)
     actors: list[Any] = field(default_factory=list)
     module_actors: list[tuple[str, Any]] = field(default_factory=list)

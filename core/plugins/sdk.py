@@ -24,13 +24,13 @@ from core.db.rls import rls_statements as tenant_table_security
 from core.http.problems import problem
 from core.jobs.context import JobContext
 from core.jobs.errors import PermanentError, payload_uuid
+from core.metrics.spec import MetricFact, MetricSpec
 from core.notifications.inbound_opt_outs import OptOutError, opt_in, opt_out
 from core.notifications.inbound_schemas import InboundMessage
 from core.plugins.context import PluginContext
 from core.plugins.hookspecs import HOOK_API_VERSION, hookimpl
 from core.plugins.records import (
     ChannelSpec,
-    MetricSpec,
     ModuleSpec,
     PeriodicJob,
     PermissionSpec,
@@ -72,6 +72,7 @@ __all__ = [
     "ChartSpec",
     "InboundMessage",
     "JobContext",
+    "MetricFact",
     "MetricSpec",
     "ModuleSpec",
     "OptOutError",

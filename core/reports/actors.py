@@ -9,7 +9,9 @@ Steps, and where each is written:
    writing progress after each chunk of rows, again in short transactions of their own;
 4. render in a thread, store the file (rewritten under the same key if a retry gets here again);
 5. mark it ``done`` with size, key and expiry, and audit, in the job's transaction, which commits
-   together with the effect key.
+   together with the effect key;
+6. if the run names recipients (``email_to``), queue one e-mail per recipient with the file attached
+   (``core.reports.mailing``), in that same transaction: ``done`` and the e-mails commit together.
 
 Failures: unknown report, disabled module, invalid parameters or a malformed answer can never
 succeed: the run is marked ``failed`` and ``PermanentError`` dead-letters the message. Anything
@@ -35,6 +37,7 @@ from core.plugins.tenant_modules import tenant_modules
 from core.reports import progress
 from core.reports.build import EXTENSIONS, BadReportError, TooManyRowsError, check_chart, gather_rows, render
 from core.reports.data import ReportData
+from core.reports.mailing import email_run
 from core.reports.params import ParamsError, parse_params
 from core.reports.registry import all_reports
 from core.reports.render import CONTENT_TYPES, Format, Table
@@ -65,7 +68,7 @@ async def _report_for(ctx: JobContext, name: str) -> tuple[ReportSpec, Any]:
 
 async def build_report(ctx: JobContext, run_id: str) -> None:
     run = payload_uuid(run_id, actor="reports.build", field="run_id")
-    row = await ctx.tx.fetchrow("select report, format, params, status from report_runs where id = $1", run)
+    row = await ctx.tx.fetchrow("select report, format, params, status, email_to from report_runs where id = $1", run)
     if row is None:
         raise PermanentError(f"report run {run} does not exist in this tenant")
     if row["status"] not in ("queued", "running"):
@@ -102,6 +105,7 @@ async def _build(ctx: JobContext, run: UUID, row: Any) -> None:
         principal=ctx.principal,
         settings=module_settings,
         request_id=ctx.request_id,
+        plugins=ctx.plugins,
     )
     try:
         data = await spec.query(query_ctx, params)
@@ -130,6 +134,7 @@ async def _build(ctx: JobContext, run: UUID, row: Any) -> None:
     await report_storage(settings).put(key, content, CONTENT_TYPES[file_format])
 
     finished = datetime.now(UTC)
+    expires_at = finished + timedelta(hours=settings.report_ttl_hours)
     await ctx.tx.execute(
         """update report_runs set status = 'done', progress = 100, rows = $2, file_size = $3, file_key = $4,
                content_type = $5, finished_at = $6, expires_at = $7, error = null,
@@ -141,13 +146,27 @@ async def _build(ctx: JobContext, run: UUID, row: Any) -> None:
         key,
         CONTENT_TYPES[file_format],
         finished,
-        finished + timedelta(hours=settings.report_ttl_hours),
+        expires_at,
     )
     await ctx.audit(
         "report.built",
         "report_run",
         run,
         {"report": spec.full_name, "format": file_format, "rows": len(rows), "bytes": len(content)},
+    )
+    await email_run(
+        ctx,
+        spec,
+        run,
+        list(row["email_to"] or []),
+        params=table.params,
+        file_format=file_format,
+        content_type=CONTENT_TYPES[file_format],
+        extension=EXTENSIONS[file_format],
+        content=content,
+        rows=len(rows),
+        finished=finished,
+        expires_at=expires_at,
     )
 
 

@@ -30,6 +30,7 @@ from core.plugins.manager import PluginHost, get_host
 from core.plugins.records import ReportSpec
 from core.reports import service
 from core.reports.params import ParamsError, params_json, params_schema, parse_params
+from core.reports.recipients import recipient_problems
 from core.reports.registry import all_reports, tenant_reports
 from core.reports.schemas import ChartInfo, ReportInfo, ReportRun, ReportRunPage, RunCreate
 from core.reports.storage import report_storage
@@ -87,7 +88,8 @@ class ReportController(Controller):
             raise problem(
                 400, f"Invalid report parameters: {exc}", errors=[{"key": exc.key, "message": str(exc)}]
             ) from None
-        return await service.start_run(ctx, spec, data.format, params_json(params))
+        email_to = await _recipients(ctx, spec, data.email_to)
+        return await service.start_run(ctx, spec, data.format, params_json(params), email_to)
 
     @get("/runs", guards=READ, summary="Report runs, newest first")
     async def runs(
@@ -134,6 +136,23 @@ class ReportController(Controller):
             media_type=row["content_type"].split(";")[0],  # litestar adds "; charset=utf-8" to text types
             headers={**download_headers(filename), "Content-Length": str(row["file_size"])},
         )
+
+
+async def _recipients(ctx: RequestContext, spec: ReportSpec, email_to: list[UUID] | str | None) -> list[UUID]:
+    """The users to e-mail the built file to; 400 naming ``email_to[i]`` for one who cannot receive it."""
+    if email_to is None:
+        return []
+    if email_to == "me":
+        if ctx.principal.kind != "user":
+            raise problem(
+                400, 'email_to "me" needs a user\'s login', errors=[{"key": "email_to", "message": "not a user"}]
+            )
+        email_to = [ctx.principal.actor_id]
+    assert isinstance(email_to, list)
+    problems = await recipient_problems(ctx.tx, spec, email_to)
+    if problems:
+        raise problem(400, "Some recipients cannot receive this report", errors=problems)
+    return list(dict.fromkeys(email_to))
 
 
 async def _chunks(source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -11,12 +11,16 @@ import msgspec
 from core.reports.render import Format
 
 RunStatus = Literal["queued", "running", "done", "failed", "expired"]
+MAX_RECIPIENTS = 50
 
 
 class RunCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     format: Format = "csv"
     params: dict[str, Any] = msgspec.field(default_factory=dict)
     """Checked against the report's ``parameters`` schema (see ``GET /api/v1/reports``)."""
+    email_to: Annotated[list[UUID], msgspec.Meta(max_length=MAX_RECIPIENTS)] | Literal["me"] | None = None
+    """Users to e-mail the file to once built (``"me"``: the caller). Each must be an active user of the
+    organization allowed to read the report."""
 
 
 class ChartInfo(msgspec.Struct, kw_only=True):
@@ -57,6 +61,8 @@ class ReportRun(msgspec.Struct, kw_only=True):
     error: str | None
     file_url: str | None
     """Where to download the file while the run is ``done``."""
+    email_to: list[UUID] = []
+    """Users e-mailed the file once it is built."""
 
 
 class ReportRunPage(msgspec.Struct, kw_only=True):

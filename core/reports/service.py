@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -19,7 +20,7 @@ from core.reports.schemas import ReportRun, ReportRunPage
 
 _COLUMNS = (
     "id, report, format, params, status, progress, rows, file_size, file_key, content_type, requested_by, "
-    "created_at, started_at, finished_at, expires_at, error"
+    "created_at, started_at, finished_at, expires_at, error, email_to"
 )
 
 
@@ -55,19 +56,32 @@ def to_run(row: Any) -> ReportRun:
         expires_at=row["expires_at"],
         error=row["error"],
         file_url=f"/api/v1/reports/runs/{row['id']}/file" if status == "done" else None,
+        email_to=list(row["email_to"] or []),
     )
 
 
-async def start_run(ctx: RequestContext, spec: ReportSpec, file_format: Format, params: dict[str, Any]) -> ReportRun:
-    """Insert the run and its ``reports.build`` message in the request's transaction: both or neither."""
+async def start_run(
+    ctx: RequestContext,
+    spec: ReportSpec,
+    file_format: Format,
+    params: dict[str, Any],
+    email_to: Sequence[UUID] = (),
+) -> ReportRun:
+    """Insert the run and its ``reports.build`` message in the request's transaction: both or neither.
+
+    ``email_to``: users the built file is e-mailed to (checked by the caller with
+    :func:`core.reports.recipients.recipient_problems`;
+    the build checks again, when it sends).
+    """
     row = await ctx.tx.fetchrow(
-        f"insert into report_runs (tenant_id, report, format, params, requested_by) "
-        f"values ($1, $2, $3, $4::jsonb, $5) returning {_COLUMNS}",
+        f"insert into report_runs (tenant_id, report, format, params, requested_by, email_to) "
+        f"values ($1, $2, $3, $4::jsonb, $5, $6::uuid[]) returning {_COLUMNS}",
         ctx.tenant_id,
         spec.full_name,
         file_format,
         msgspec.json.encode(params).decode(),
         _requester(ctx),
+        list(dict.fromkeys(email_to)),
     )
     run_id: UUID = row["id"]
     await enqueue_message(
@@ -78,7 +92,7 @@ async def start_run(ctx: RequestContext, spec: ReportSpec, file_format: Format, 
         queue=QUEUE,
         idempotency_key=f"{ACTOR_NAME}:{run_id}",
     )
-    await _audit(ctx, "report.requested", run_id, spec.full_name, file_format)
+    await _audit(ctx, "report.requested", run_id, spec.full_name, file_format, list(row["email_to"]))
     return to_run(row)
 
 
@@ -108,14 +122,13 @@ async def list_runs(
     return ReportRunPage(items=items, next_cursor=next_cursor)
 
 
-async def _audit(ctx: RequestContext, action: str, run_id: UUID, report: str, file_format: str) -> None:
-    await record(
-        ctx,
-        action=action,
-        resource_type="report_run",
-        resource_id=run_id,
-        details={"report": report, "format": file_format},
-    )
+async def _audit(
+    ctx: RequestContext, action: str, run_id: UUID, report: str, file_format: str, email_to: Sequence[UUID] = ()
+) -> None:
+    details: dict[str, Any] = {"report": report, "format": file_format}
+    if email_to:
+        details["email_to"] = [str(user_id) for user_id in email_to]
+    await record(ctx, action=action, resource_type="report_run", resource_id=run_id, details=details)
 
 
 async def audit_download(ctx: RequestContext, run_id: UUID, report: str, file_format: str) -> None:

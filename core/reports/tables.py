@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import JSONB, UUID, BigInt, Integer, SmallInt, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, Array, BigInt, Integer, SmallInt, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -27,3 +27,4 @@ class ReportRun(Table, tablename="report_runs"):
     expires_at = Timestamptz(null=True)
     attempts = Integer()
     error = Varchar(length=2000, null=True)
+    email_to = Array(base_column=UUID(), help_text="users e-mailed the file once built (core_2026_11_24t01_30)")

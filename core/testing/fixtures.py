@@ -3,6 +3,8 @@
 Enable them in a ``conftest.py`` with ``pytest_plugins = ["core.testing.fixtures"]``. The session
 starts embedded PostgreSQL and Redis unless ``DATABASE_URL`` / ``REDIS_URL`` are set, creates a
 database of its own, migrates it (installed plugins included) and drops it at the end.
+Real-browser fixtures (``live_server``, ``browser``, ``page``, ``screenshot``) come with it from
+``core.testing.browser``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from core.testing import services
+
+pytest_plugins = ["core.testing.browser"]  # live_server, browser, page, screenshot (real-browser tests)
 
 _services: services.TestServices | None = None
 

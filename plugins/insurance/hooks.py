@@ -8,7 +8,15 @@ from uuid import UUID
 
 from core.payers.adapter import PayerAdapterSpec
 from core.payers.summaries import AuthorizationSummary, CoverageSummary
-from core.plugins.sdk import ActorSpec, ModuleSpec, PeriodicJob, PermissionSpec, PluginContext, hookimpl
+from core.plugins.sdk import (
+    ActorSpec,
+    MetricSpec,
+    ModuleSpec,
+    PeriodicJob,
+    PermissionSpec,
+    PluginContext,
+    hookimpl,
+)
 from plugins.insurance.appeals import jobs as appeal_jobs
 from plugins.insurance.authorizations import jobs as authorization_jobs
 from plugins.insurance.authorizations.summaries import authorization_summaries
@@ -16,6 +24,7 @@ from plugins.insurance.claims import jobs as claim_jobs
 from plugins.insurance.coverage.summary import coverage_summary_of
 from plugins.insurance.demo_data import seed
 from plugins.insurance.eligibility.checks import CHECK_ELIGIBILITY
+from plugins.insurance.metrics import METRICS
 from plugins.insurance.payers.demo import DEMO
 from plugins.insurance.payers.x12_http import X12_HTTP
 from plugins.insurance.permissions import ADMIN, READ, WRITE
@@ -79,6 +88,12 @@ def register_periodic_jobs() -> Sequence[PeriodicJob]:
         *claim_jobs.PERIODIC_JOBS,
         *appeal_jobs.PERIODIC_JOBS,
     ]
+
+
+@hookimpl
+def register_metrics() -> Sequence[MetricSpec]:
+    """Prior-authorization turnaround and deadlines, claim denials, appeal overturns (docs/insurance.md)."""
+    return METRICS
 
 
 @hookimpl

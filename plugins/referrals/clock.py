@@ -31,6 +31,22 @@ def clock_from_log(
     referral: Referral, log: list[Any], settings: ReferralSettings, calendar: BusinessCalendar
 ) -> SlaClock | None:
     """The clock of ``referral`` given its transitions (``to_status``, ``occurred_at``), oldest first."""
+    return clock_of(referral.priority, log, settings, calendar)
+
+
+def clock_stop(log: list[Any]) -> tuple[datetime, str] | None:
+    """When and at which status the clock of this log stopped: the first SLA_STOP move from the first send on."""
+    started = next((t["occurred_at"] for t in log if t["to_status"] == "sent"), None)
+    if started is None:
+        return None
+    return next(
+        ((t["occurred_at"], t["to_status"]) for t in log if t["occurred_at"] >= started and t["to_status"] in SLA_STOP),
+        None,
+    )
+
+
+def clock_of(priority: str, log: list[Any], settings: ReferralSettings, calendar: BusinessCalendar) -> SlaClock | None:
+    """The clock of a referral of ``priority`` given its transitions, oldest first (None before it is sent)."""
     started = next((t["occurred_at"] for t in log if t["to_status"] == "sent"), None)
     if started is None:
         return None
@@ -44,11 +60,12 @@ def clock_from_log(
             pauses[-1] = Pause(pauses[-1].start, at)
         if move["to_status"] == "on_hold":
             pauses.append(Pause(at))
-        elif move["to_status"] in SLA_STOP and stopped is None:
+        elif move["to_status"] in SLA_STOP:
             stopped = at
+            break  # holds after the stop (scheduled, then on hold) do not touch a stopped clock
     if stopped is not None and pauses and pauses[-1].end is None:
         pauses[-1] = Pause(pauses[-1].start, stopped)
-    return settings.targets().clock(referral.priority, calendar, started, pauses, stopped)
+    return settings.targets().clock(priority, calendar, started, pauses, stopped)
 
 
 def sla_of(referral: Referral, clock: SlaClock | None, settings: ReferralSettings, now: datetime) -> Sla:
@@ -115,3 +132,52 @@ async def authorization_status(plugin: PluginContext, referral_ids: list[UUID]) 
 
 async def with_sla(plugin: PluginContext, referral: Referral) -> Referral:
     return (await with_sla_many(plugin, [referral]))[0]
+
+
+async def record_sla_outcomes(plugin: PluginContext, referral_ids: list[UUID]) -> int:
+    """Store on each referral when its SLA clock stopped, at which status, and whether it was met.
+
+    Computed once from the transition log with the settings and calendar in force when the clock
+    stops, so the metric ``referrals_within_sla_pct`` reads stored facts (a later change of targets
+    or holidays does not rewrite past months). A referral whose clock has not stopped gets nulls.
+    Returns how many referrals have a recorded stop.
+    """
+    if not referral_ids:
+        return 0
+    rows = await plugin.tx.fetch("select id, priority from referrals where id = any($1::uuid[])", referral_ids)
+    settings, calendar = settings_of(plugin), await tenant_calendar(plugin)
+    logs = await transition_logs(plugin, [r["id"] for r in rows])
+    stopped = 0
+    for row in rows:
+        log = logs[row["id"]]
+        stop = clock_stop(log)
+        clock = clock_of(row["priority"], log, settings, calendar) if stop is not None else None
+        met = None if clock is None or clock.stopped_at is None else clock.state(clock.stopped_at) == "met"
+        await plugin.tx.execute(
+            "update referrals set sla_stopped_at = $2, sla_stop_status = $3, sla_met = $4 where id = $1",
+            row["id"],
+            None if stop is None else stop[0],
+            None if stop is None else stop[1],
+            met,
+        )
+        stopped += stop is not None
+    return stopped
+
+
+async def record_sla_stop(plugin: PluginContext, referral_id: UUID, status: str) -> None:
+    """After a move to ``status``: record the SLA outcome if this move stopped the clock (once)."""
+    if status not in SLA_STOP:
+        return
+    recorded = await plugin.tx.fetchval("select sla_met is not null from referrals where id = $1", referral_id)
+    if not recorded:
+        await record_sla_outcomes(plugin, [referral_id])
+
+
+async def record_pending_sla_outcomes(plugin: PluginContext, limit: int = 5000) -> int:
+    """Evaluate clocks that stopped before outcomes were stored (the migration marked them: stop time, no verdict)."""
+    ids = await plugin.tx.fetch(
+        "select id from referrals where sla_stopped_at is not null and sla_met is null order by sla_stopped_at "
+        "limit $1",
+        limit,
+    )
+    return await record_sla_outcomes(plugin, [r["id"] for r in ids])

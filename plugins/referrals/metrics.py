@@ -1,142 +1,181 @@
-"""Referral figures for dashboards, computed from the transition log (never from "last modified").
+"""Referral KPIs as facts for the metrics module: one row per event, by event time from the transition log.
 
-A referral counts in the period in which its clock stopped at ``scheduled`` (event time), so a
-month's figure does not change when an old referral is edited later.
+Each metric's ``facts`` returns, for a window ``[$1, $2)``, one row per referral event (``at``: when
+it happened, never "last modified") with its coordinator and provider; the metrics module buckets
+them into the tenant's local days, weeks or months and groups them by coordinator, team or provider.
+The event times are read from columns the move's transaction keeps from the log
+(``log_times``) and the SLA outcome stored when the clock stops (``clock.record_sla_outcomes``),
+so each query is one index range scan. The rules (first scheduling counts, what stops an SLA
+clock, when a loop is open) are in docs/referrals.md, "Metrics".
 """
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-from core.plugins.sdk import MetricSpec, PluginContext
-from plugins.referrals.clock import clock_from_log, settings_of, tenant_calendar, transition_logs
-from plugins.referrals.service import COLUMNS, to_referral
+from core.metrics.spec import Dimension
+from core.plugins.manager import get_host
+from core.plugins.sdk import MetricFact, MetricSpec, PluginContext
+from core.plugins.tenant_modules import tenant_modules
+from plugins.referrals.settings import ReferralSettings
 
-HOURS_72 = timedelta(hours=72)
-
-
-async def _scheduled_in(ctx: PluginContext, start: datetime, end: datetime) -> list[Any]:
-    """Referrals first scheduled in ``[start, end)``, with their send and schedule times."""
-    return list(
-        await ctx.tx.fetch(
-            "select s.referral_id, min(s.occurred_at) as scheduled_at, "
-            "(select min(t.occurred_at) from referral_transitions t where t.referral_id = s.referral_id "
-            "and t.to_status = 'sent') as sent_at "
-            "from referral_transitions s where s.to_status = 'scheduled' group by s.referral_id "
-            "having min(s.occurred_at) >= $1 and min(s.occurred_at) < $2",
-            start,
-            end,
-        )
-    )
-
-
-async def scheduled_within_72h_pct(ctx: PluginContext, start: datetime, end: datetime) -> float | None:
-    """Share of referrals scheduled in the period whose sent-to-scheduled took under 72 elapsed hours."""
-    rows = [r for r in await _scheduled_in(ctx, start, end) if r["sent_at"] is not None]
-    if not rows:
-        return None
-    within = sum(1 for r in rows if r["scheduled_at"] - r["sent_at"] < HOURS_72)
-    return 100.0 * within / len(rows)
-
-
-async def median_hours_to_schedule(ctx: PluginContext, start: datetime, end: datetime) -> float | None:
-    rows = [r for r in await _scheduled_in(ctx, start, end) if r["sent_at"] is not None]
-    if not rows:
-        return None
-    hours: list[float] = [(r["scheduled_at"] - r["sent_at"]).total_seconds() / 3600 for r in rows]
-    return float(statistics.median(hours))
-
-
-async def scheduled_within_target_pct(ctx: PluginContext, start: datetime, end: datetime) -> float | None:
-    """Share of referrals scheduled in the period whose SLA clock (business time, pauses) was met."""
-    ids = [r["referral_id"] for r in await _scheduled_in(ctx, start, end)]
-    if not ids:
-        return None
-    rows = await ctx.tx.fetch(f"select {COLUMNS} from referrals where id = any($1::uuid[])", ids)
-    settings, calendar = settings_of(ctx), await tenant_calendar(ctx)
-    logs = await transition_logs(ctx, ids)
-    states = []
-    for row in rows:
-        referral = to_referral(row)
-        clock = clock_from_log(referral, logs[referral.id], settings, calendar)
-        if clock is not None and clock.stopped_at is not None:
-            states.append(clock.state(clock.stopped_at))
-    if not states:
-        return None
-    return 100.0 * states.count("met") / len(states)
-
-
-async def open_loops(ctx: PluginContext, start: datetime, end: datetime) -> float | None:
-    """Referrals seen before ``end`` minus the open-loop allowance, still without a consult report at ``end``."""
-    cutoff = end - timedelta(days=settings_of(ctx).open_loop_days)
-    count = await ctx.tx.fetchval(
-        "select count(*) from referrals r where exists (select 1 from referral_transitions t where "
-        "t.referral_id = r.id and t.to_status = 'seen' and t.occurred_at < $1) and not exists "
-        "(select 1 from referral_transitions t where t.referral_id = r.id and t.to_status = 'closed' "
-        "and t.occurred_at < $2)",
-        cutoff,
-        end,
-    )
-    return float(count)
-
-
-async def stage_hours(ctx: PluginContext, start: datetime, end: datetime) -> dict[str, dict[str, float]]:
-    """Per status: how many referrals left it in the period and the median hours they spent in it.
-
-    Each stay is the time from entering a status to the next transition, from the log alone.
-    """
-    rows = await ctx.tx.fetch(
-        "select to_status, occurred_at, lead(occurred_at) over (partition by referral_id order by occurred_at, id) "
-        "as left_at from referral_transitions"
-    )
-    stays: dict[str, list[float]] = {}
-    for row in rows:
-        left = row["left_at"]
-        if left is not None and start <= left < end:
-            stays.setdefault(row["to_status"], []).append((left - row["occurred_at"]).total_seconds() / 3600)
-    return {status: {"count": len(v), "median_hours": statistics.median(v)} for status, v in stays.items()}
-
-
+CATEGORY = "Referrals"
+DIMENSIONS: tuple[Dimension, ...] = ("coordinator", "team", "provider")
+PROVIDER = "coalesce(r.target_practitioner_id, r.target_organization_id)"
+GOAL_STOPS = ("scheduled", "seen", "closed")
+"""Stops of the SLA clock that reached the goal; the others (rejected, cancelled, replaced) withdrew it."""
 STAGES = ("sent", "received", "accepted", "scheduled", "seen", "on_hold")
 
 
-def stage_metric(stage: str) -> Callable[[PluginContext, datetime, datetime], Awaitable[float | None]]:
-    async def compute(ctx: PluginContext, start: datetime, end: datetime) -> float | None:
-        found = (await stage_hours(ctx, start, end)).get(stage)
-        return None if found is None else found["median_hours"]
+def _first(column: str, value: str) -> str:
+    """Facts at each referral's first move recorded in ``column`` (kept from the log), in the window.
 
-    return compute
+    ``value`` is computed over ``elapsed`` (first sent to that move). A referral moved to the status
+    twice (scheduled, back to accepted, scheduled again) counts once, at its first move, in the
+    period of that first move. Referrals never sent are left out.
+    """
+    return (
+        f"select r.{column} as at, ({value.replace('ELAPSED', f'(r.{column} - r.first_sent_at)')})::double precision "
+        f"as value, r.coordinator_id, {PROVIDER} as provider_id, null::timestamptz as until from referrals r "
+        f"where r.{column} >= $1 and r.{column} < $2 and r.first_sent_at is not null"
+    )
+
+
+WITHIN_72H = "case when ELAPSED < interval '72 hours' then 1 else 0 end"
+HOURS = "extract(epoch from ELAPSED) / 3600"
+
+CLOSED_WITHIN_72H = _first("ended_at", WITHIN_72H) + " and r.status = 'closed'"
+SCHEDULED_WITHIN_72H = _first("first_scheduled_at", WITHIN_72H)
+HOURS_TO_SCHEDULE = _first("first_scheduled_at", HOURS)
+
+WITHIN_SLA = (
+    "select r.sla_stopped_at as at, (case when r.sla_met then 1 else 0 end)::double precision as value, "
+    f"r.coordinator_id, {PROVIDER} as provider_id, null::timestamptz as until "
+    "from referrals r where r.sla_stopped_at >= $1 and r.sla_stopped_at < $2 and r.sla_met is not null "
+    f"and (r.sla_stop_status in ({', '.join(repr(s) for s in GOAL_STOPS)}) or not r.sla_met)"
+)
+"""Clocks stopped in the window, as stored by the move that stopped them (see ``clock.record_sla_outcomes``).
+
+A clock stopped at the goal (scheduled) counts, met or missed; one withdrawn (rejected, cancelled,
+replaced) counts only once it had already missed its deadline, so withdrawing a late referral
+cannot hide the miss and withdrawing one early does not count as a success."""
+
+
+def stage_facts(stage: str) -> str:
+    """Stays in ``stage`` that ended in the window: ``at`` when the referral left it, ``value`` hours spent.
+
+    A stay runs from the move into the stage to the referral's next move (``left_at``, kept from the
+    log); a referral that returns to a stage contributes each stay.
+    """
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}")
+    return (
+        "select t.left_at as at, (extract(epoch from t.left_at - t.occurred_at) / 3600)::double precision as value, "
+        f"r.coordinator_id, {PROVIDER} as provider_id, null::timestamptz as until from referral_transitions t "
+        "join referrals r on r.tenant_id = t.tenant_id and r.id = t.referral_id "
+        f"where t.to_status = '{stage}' and t.left_at >= $1 and t.left_at < $2"
+    )
+
+
+_LOOP = (
+    "select r.first_seen_at + make_interval(days => $3) as at, 1::double precision as value, r.coordinator_id, "
+    f"{PROVIDER} as provider_id, r.ended_at as until from referrals r "
+    "where r.first_seen_at is not null and r.first_seen_at < $2::timestamptz - make_interval(days => $3)"
+)
+OPEN_LOOPS = (
+    f"{_LOOP} and r.ended_at is null union all "
+    f"{_LOOP} and r.ended_at >= $1 and r.ended_at > r.first_seen_at + make_interval(days => $3)"
+)
+"""Referrals seen ``open_loop_days`` ago (first ``seen``) without a consult report: open from then until
+closed (or cancelled, or re-routed from a hold). Those still open, plus those that ended in the
+window; a referral closed before its allowance ran out was never an open loop."""
+
+
+async def referral_settings(ctx: PluginContext) -> ReferralSettings:
+    """This tenant's referral settings, whichever module's context runs the metric (the metrics module's does)."""
+    if isinstance(ctx.settings, ReferralSettings):
+        return ctx.settings
+    modules = await tenant_modules(ctx.plugins or get_host(), ctx.tx, ctx.tenant_id)
+    found = modules.settings.get("referrals")
+    return found if isinstance(found, ReferralSettings) else ReferralSettings()
+
+
+async def open_loop_facts(ctx: PluginContext, start: datetime, end: datetime) -> list[MetricFact]:
+    """Open loops that were open at some point of ``[start, end)``; the allowance is the tenant's setting."""
+    rows = await ctx.tx.fetch(OPEN_LOOPS, start, end, (await referral_settings(ctx)).open_loop_days)
+    return [
+        MetricFact(
+            at=row["at"],
+            value=row["value"],
+            coordinator_id=row["coordinator_id"],
+            provider_id=row["provider_id"],
+            until=row["until"],
+        )
+        for row in rows
+    ]
 
 
 METRICS = [
     MetricSpec(
+        "referrals_closed_within_72h_pct",
+        "Referrals completed (loop closed) within 72 hours of being sent, by the day the loop closed",
+        "%",
+        facts=CLOSED_WITHIN_72H,
+        aggregate="pct",
+        dimensions=DIMENSIONS,
+        target=80.0,
+        category=CATEGORY,
+    ),
+    MetricSpec(
         "referrals_scheduled_within_72h_pct",
-        "Referrals scheduled within 72 hours of being sent (elapsed time)",
+        "Referrals scheduled within 72 elapsed hours of being sent, by the day first scheduled",
         "%",
-        scheduled_within_72h_pct,
+        facts=SCHEDULED_WITHIN_72H,
+        aggregate="pct",
+        dimensions=DIMENSIONS,
+        category=CATEGORY,
     ),
     MetricSpec(
-        "referrals_scheduled_within_target_pct",
-        "Referrals scheduled within their SLA target (business time of the organization's calendar)",
+        "referrals_within_sla_pct",
+        "Referrals whose SLA clock (business time, holds excluded) stopped before its deadline, by the day it stopped",
         "%",
-        scheduled_within_target_pct,
+        facts=WITHIN_SLA,
+        aggregate="pct",
+        dimensions=DIMENSIONS,
+        target=90.0,
+        category=CATEGORY,
     ),
     MetricSpec(
-        "referral_median_hours_to_schedule", "Median hours from sent to scheduled", "h", median_hours_to_schedule
+        "referral_median_hours_to_schedule",
+        "Median elapsed hours from sent to first scheduled",
+        "h",
+        facts=HOURS_TO_SCHEDULE,
+        aggregate="median",
+        dimensions=DIMENSIONS,
+        better="lower",
+        category=CATEGORY,
     ),
     MetricSpec(
-        "referral_open_loops", "Referrals seen without a consult report past the allowance", "count", open_loops
+        "referral_open_loops",
+        "Referrals seen longer ago than the open-loop allowance without a consult report, at the end of the period",
+        "count",
+        facts=open_loop_facts,
+        aggregate="open_at_end",
+        dimensions=DIMENSIONS,
+        better="lower",
+        category=CATEGORY,
     ),
 ]
 METRICS += [
     MetricSpec(
         f"referral_median_hours_{stage}",
-        f"Median hours referrals spent {stage.replace('_', ' ')} before moving on (left the stage in the period)",
+        f"Median hours referrals spent {stage.replace('_', ' ')} before moving on (by the day they moved on)",
         "h",
-        stage_metric(stage),
+        facts=stage_facts(stage),
+        aggregate="median",
+        dimensions=DIMENSIONS,
+        better="lower",
+        category=CATEGORY,
     )
     for stage in STAGES
 ]

@@ -1,7 +1,8 @@
 """Referral records and their lifecycle, inside the request's tenant transaction.
 
 Every change writes the referral, a row of the transition log and an audit event in one
-transaction, then tells the tenant's other modules through ``referral_status_changed``.
+transaction, then tells the tenant's other modules through ``referral_status_changed``. The move
+that stops the SLA clock also stores its outcome on the referral (``sla_stopped_at``, ``sla_met``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import msgspec
 
 from core.plugins.sdk import PluginContext
 from plugins.referrals import packet_sending, states
+from plugins.referrals.clock import record_sla_stop
+from plugins.referrals.log_times import refresh
 from plugins.referrals.schemas import Referral, ReferralCreate, RerouteIn, Transition, TransitionIn
 
 COLUMNS = (
@@ -208,6 +211,8 @@ async def transition(ctx: PluginContext, referral_id: UUID, data: TransitionIn) 
         updated = await ctx.tx.fetchrow(f"select {COLUMNS} from referrals where id = $1", referral_id)
     referral = to_referral(updated)
     await _log(ctx, referral_id, current, target, data.reason)
+    await refresh(ctx, [referral_id])  # the event times the metrics read, kept from the log
+    await record_sla_stop(ctx, referral_id, target)  # the outcome the SLA metric reads, stored with the move
     await ctx.audit(
         f"referral.{target}", "referral", referral_id, {"from": current, "patient_id": str(referral.patient_id)}
     )
@@ -247,7 +252,9 @@ async def reroute(ctx: PluginContext, referral_id: UUID, data: RerouteIn) -> tup
     )
     old = to_referral(old_row)
     await _log(ctx, referral_id, row["status"], "replaced", data.reason)
+    await record_sla_stop(ctx, referral_id, "replaced")
     await _log(ctx, new.id, None, "draft", f"re-routed from {referral_id}")
+    await refresh(ctx, [referral_id])
     details = {"patient_id": str(old.patient_id), "replaced_by": str(new.id)}
     await ctx.audit("referral.reroute", "referral", referral_id, details)
     await _announce(ctx, old, row["status"])

@@ -37,6 +37,13 @@ class Referral(Table, tablename="referrals"):
     packet_status = Varchar(length=16, help_text="not_sent | queued | sent | failed | acknowledged")
     packet_notification_id = UUID(null=True, help_text="the notification that e-mailed the packet")
     packet_detail = Varchar(length=500, null=True, help_text="why the packet was not sent, or how it failed")
+    sla_stopped_at = Timestamptz(null=True, help_text="when the SLA clock stopped (first stop status after sent)")
+    sla_stop_status = Varchar(length=16, null=True, help_text="the status that stopped the SLA clock")
+    sla_met = Boolean(null=True, help_text="whether the clock stopped before its deadline (null: not evaluated)")
+    first_sent_at = Timestamptz(null=True, help_text="first move to sent, from the log")
+    first_scheduled_at = Timestamptz(null=True, help_text="first move to scheduled, from the log")
+    first_seen_at = Timestamptz(null=True, help_text="first move to seen, from the log")
+    ended_at = Timestamptz(null=True, help_text="move to closed, cancelled or replaced, from the log")
 
 
 class ReferralTransition(Table, tablename="referral_transitions"):
@@ -51,6 +58,7 @@ class ReferralTransition(Table, tablename="referral_transitions"):
     actor_type = Varchar(length=16)
     actor_id = UUID(null=True)
     occurred_at = Timestamptz()
+    left_at = Timestamptz(null=True, help_text="when the referral made its next move (end of this stay)")
 
 
 class ReferralSlaEvent(Table, tablename="referral_sla_events"):

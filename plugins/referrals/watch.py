@@ -13,7 +13,13 @@ from typing import Any
 from core.notifications.channels.base import ProviderRecipient
 from core.notifications.service import request_notification
 from core.plugins.sdk import JobContext, actor, create_task
-from plugins.referrals.clock import clock_from_log, settings_of, tenant_calendar, transition_logs
+from plugins.referrals.clock import (
+    clock_from_log,
+    record_pending_sla_outcomes,
+    settings_of,
+    tenant_calendar,
+    transition_logs,
+)
 from plugins.referrals.schemas import Priority
 from plugins.referrals.service import COLUMNS, to_referral
 from plugins.referrals.sla import SlaClock, due_events
@@ -27,9 +33,10 @@ TITLES = {
 
 
 async def check_sla(ctx: JobContext) -> None:
-    """Fire the SLA events that fell due, then surface open loops."""
+    """Fire the SLA events that fell due, surface open loops, evaluate clocks stopped before outcomes were kept."""
     await fire_sla_events(ctx)
     await surface_open_loops(ctx)
+    await record_pending_sla_outcomes(ctx)
 
 
 async def fire_sla_events(ctx: JobContext) -> None:

@@ -10,6 +10,7 @@ from uuid import UUID
 from core.plugins.sdk import (
     ActorSpec,
     InboundMessage,
+    MetricSpec,
     ModuleSpec,
     PeriodicJob,
     PermissionSpec,
@@ -19,6 +20,7 @@ from core.plugins.sdk import (
 from plugins.reminders.applying import apply_message
 from plugins.reminders.jobs import ACTORS, PERIODIC_JOBS
 from plugins.reminders.kinds import referral_changed
+from plugins.reminders.metrics import METRICS
 from plugins.reminders.planning import cancel_unsent, plan_appointment
 from plugins.reminders.routes import READ, ROUTES, WRITE
 from plugins.reminders.sending import follow_notification
@@ -60,6 +62,12 @@ def register_permissions() -> Sequence[PermissionSpec]:
         ),
         PermissionSpec(WRITE, "Resend reminders, record screenings", roles=care, api_key_scope=True),
     ]
+
+
+@hookimpl
+def register_metrics() -> Sequence[MetricSpec]:
+    """Reminder delivery and appointment confirmation rates (docs/reminders.md)."""
+    return METRICS
 
 
 @hookimpl

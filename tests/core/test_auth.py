@@ -38,6 +38,10 @@ PUBLIC_OPERATIONS = {
     # (tests/notifications/test_inbound.py refuses forged variants with 403)
     ("POST", "/api/v1/notifications/inbound/sms/{ref}"),
     ("POST", "/api/v1/notifications/inbound/email/{ref}"),
+    # a patient's survey: the unguessable single-use token in the link is the capability
+    # (tests/metrics/test_surveys.py refuses altered, reused and expired tokens)
+    ("GET", "/s/{token}"),
+    ("POST", "/s/{token}"),
 }
 
 

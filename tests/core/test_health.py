@@ -95,3 +95,19 @@ async def test_metrics_are_prometheus_text(client: Client) -> None:
     match = health_requests.search(text)
     assert match, text[:2000]
     assert float(match.group(1)) >= 1
+
+
+async def test_metrics_show_queue_depths_and_no_phi(client: Client) -> None:
+    from tests.conftest import create_patient, sign_up
+
+    org = await sign_up(client)
+    patient = await create_patient(client, org, family_name="Zebulonova")
+    await client.get(f"/api/v1/patients/{patient['id']}", headers=org.headers)
+    await client.get("/api/v1/patients", headers=org.headers, params={"q": "Zebulonova"})
+    text = (await client.get("/metrics")).text
+    assert re.search(r'^carecoord_api_queue_depth\{queue="notifications"\} \d+', text, re.MULTILINE), text[-3000:]
+    assert re.search(r'^carecoord_api_queue_dead\{queue="reports"\} \d+', text, re.MULTILINE)
+    assert re.search(r"^carecoord_api_queue_scrape_ok 1\.0$", text, re.MULTILINE)
+    assert 'path="/api/v1/patients/{patient_id}"' in text  # grouped by route template
+    for secret in (patient["id"], "Zebulonova", str(org.tenant_id), org.slug, patient["mrn"]):
+        assert secret not in text

@@ -205,6 +205,16 @@ class HookTestController(Controller):
         return {"approved_by": plugin.principal.role or "-"}
 
 
+@get("/hooktest-public/{word:str}", opt={"public": True})
+async def hooktest_public_echo(word: str) -> dict[str, str]:
+    return {"echo": word}
+
+
+@get("/hooktest-private/{word:str}")
+async def hooktest_private_echo(word: str) -> dict[str, str]:
+    return {"echo": word}
+
+
 class Contributor:
     """A plugin using every registration hook."""
 
@@ -215,6 +225,10 @@ class Contributor:
     @hookimpl
     def register_routes(self) -> list[Any]:
         return [HookTestController]
+
+    @hookimpl
+    def register_public_routes(self) -> list[Any]:
+        return [hooktest_public_echo]
 
     @hookimpl
     def register_piccolo_apps(self) -> list[str]:
@@ -408,6 +422,27 @@ async def test_hook_register_routes_mounts_them_for_enabled_tenants_only(
     disabled = await api.put(f"{MODULES}/hooktest", headers=org.headers, json={"enabled": False})
     assert disabled.status_code == 200, disabled.text
     assert (await api.get("/api/v1/hooktest/whoami", headers=org.headers)).status_code == 404
+
+
+async def test_hook_register_public_routes_are_served_without_a_token(app_client: AppClient, settings: Any) -> None:
+    host = load(("contributor", Contributor()))
+    assert host.contributions.public_routes == [hooktest_public_echo]
+    api = serve(app_client, settings, host)
+    response = await api.get("/hooktest-public/hi")
+    assert (response.status_code, response.json()) == (200, {"echo": "hi"})
+
+    class Careless:
+        @hookimpl
+        def register_module(self) -> ModuleSpec:
+            return ModuleSpec(name="careless", title="Careless")
+
+        @hookimpl
+        def register_public_routes(self) -> list[Any]:
+            return [hooktest_private_echo]  # forgot opt={"public": True}
+
+    refused = PluginHost(load_entry_points=False, plugins=[("careless", Careless())], environ={})
+    assert refused.records["careless"].status == "failed"
+    assert "public" in (refused.records["careless"].error or "")
 
 
 async def test_hook_register_routes_handlers_audit_and_enqueue_in_the_tenant_transaction(

@@ -17,8 +17,9 @@ ConsentChannel = Literal["sms", "email", "voice", "letter"]
 """The channels a patient can consent to (``patient_consents.channel``)."""
 
 
-RecipientKind = Literal["patient", "provider", "contact"]
-"""``patient``: the patient's own addresses; ``provider``: an explicit address of a care provider."""
+RecipientKind = Literal["patient", "provider", "contact", "user"]
+"""``patient``: the patient's own addresses; ``provider``: an explicit address of a care provider;
+``contact``: a patient's contact (caregiver); ``user``: a staff user of the organization (a report e-mail)."""
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,11 @@ class Recipient:
     For a patient (``kind="patient"``) everything comes from the patient record. For a provider
     (``kind="provider"``: a specialist receiving a referral packet) ``given_name`` is the
     provider's display name, ``family_name`` is empty and ``email`` is the explicit address the
-    requester gave; ``patient_id`` still names the patient the message is about.
+    requester gave; ``patient_id`` still names the patient the message is about. For a staff user
+    (``kind="user"``: a built report) ``patient_id`` is None: the message is about no patient.
     """
 
-    patient_id: UUID
+    patient_id: UUID | None
     given_name: str
     family_name: str
     email: str | None

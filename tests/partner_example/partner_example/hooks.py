@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from core.patients.schemas import Patient
-from core.plugins.sdk import ActorSpec, ModuleSpec, PermissionSpec, PluginContext, hookimpl
+from core.plugins.sdk import ActorSpec, MetricSpec, ModuleSpec, PermissionSpec, PluginContext, hookimpl
 from partner_example.actors import reply
 from partner_example.routes import READ, WRITE, add_note, list_notes, queue_reply
 from partner_example.settings import ExampleSettings
@@ -37,6 +37,24 @@ def register_routes() -> Sequence[Any]:
 @hookimpl
 def register_actors() -> Sequence[ActorSpec]:
     return [reply]
+
+
+@hookimpl
+def register_metrics() -> Sequence[MetricSpec]:
+    """Notes written per period: the facts are the notes, bucketed and counted by the metrics module."""
+    return [
+        MetricSpec(
+            "partner_example_notes_written",
+            "Notes written",
+            "count",
+            facts=(
+                "select created_at as at, 1.0 as value, null::uuid as coordinator_id, null::uuid as provider_id, "
+                "null::timestamptz as until from partner_example_notes where created_at >= $1 and created_at < $2"
+            ),
+            aggregate="count",
+            category="Partner example",
+        )
+    ]
 
 
 @hookimpl
