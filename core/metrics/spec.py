@@ -79,6 +79,8 @@ class MetricSpec:
     """Default goal (a tenant may override it in the metrics module's settings)."""
     better: Literal["higher", "lower"] = "higher"
     """Whether values above the target are good (rates met) or bad (no-shows, overdue tasks)."""
+    dashboard: bool = True
+    """Shown on ``/metrics/dashboard``; False for drill-down figures (still in the catalogue and reports)."""
     category: str = ""
     """Dashboard section (``Referrals``, ``Insurance``...); defaults to the module's name."""
     module: str = ""

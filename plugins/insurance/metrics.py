@@ -75,18 +75,11 @@ select t.occurred_at as at,
        (case when t.outcome in ('overturned', 'partially_overturned') then 1 else 0 end)::double precision as value,
        u.id as coordinator_id, ap.practitioner_id as provider_id, null::timestamptz as until
 from appeal_transitions t
-cross join lateral (
-    select a.created_by, a.claim_id, a.authorization_id from appeals a where a.id = t.appeal_id limit 1
-) a
+join appeals a on a.id = t.appeal_id
 left join users u on u.id = a.created_by
-left join lateral (
-    select ap.practitioner_id from appointments ap
-    where ap.id = coalesce(
-        (select c.appointment_id from claims c where c.id = a.claim_id),
-        (select pa.appointment_id from prior_authorizations pa where pa.id = a.authorization_id)
-    )
-    limit 1
-) ap on true
+left join claims c on c.id = a.claim_id
+left join prior_authorizations pa on pa.id = a.authorization_id
+left join appointments ap on ap.id = coalesce(c.appointment_id, pa.appointment_id)
 where t.to_status = 'decided' and t.occurred_at >= $1 and t.occurred_at < $2
 """
 """Each appeal decision (an appeal is decided once; a further level is a new appeal, counted on its own)."""

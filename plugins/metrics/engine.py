@@ -16,7 +16,9 @@ from typing import Any
 
 from core.metrics.periods import Bucket, Period, buckets, floor, local_date
 from core.metrics.spec import MetricFact, MetricSpec
+from core.plugins.manager import get_host
 from core.plugins.sdk import PluginContext
+from core.plugins.tenant_modules import tenant_modules
 
 _AGGREGATE_SQL = {
     "pct": "100.0 * avg(value)",
@@ -103,6 +105,7 @@ async def compute(
     # JIT compilation costs 20-700 ms per statement once a window holds a few thousand facts, more than
     # the whole query: these statements are short and index-driven (SET LOCAL ends with the transaction).
     await ctx.tx.execute("set local jit = off")
+    ctx = await _module_context(ctx, spec)
     if spec.compute is not None:
         rows = await _computed(ctx, spec, periods)
     elif isinstance(spec.facts, str):
@@ -110,6 +113,23 @@ async def compute(
     else:
         rows = await _python(ctx, spec, periods, period, time_zone, by, now)
     return await _assemble(ctx, spec, rows, periods, first, last, period, time_zone, by, target, now)
+
+
+async def _module_context(ctx: PluginContext, spec: MetricSpec) -> PluginContext:
+    """The context of the module that declared ``spec``, with its settings, for its facts and compute."""
+    if spec.module in ("", ctx.module):
+        return ctx
+    host = ctx.plugins or get_host()
+    settings = (await tenant_modules(host, ctx.tx, ctx.tenant_id)).settings.get(spec.module)
+    return PluginContext(
+        module=spec.module,
+        tx=ctx.tx,
+        principal=ctx.principal,
+        settings=settings,
+        ip=ctx.ip,
+        request_id=ctx.request_id,
+        plugins=host,
+    )
 
 
 # Each way of computing yields rows (period label or None for the whole window, dimension, value, count).

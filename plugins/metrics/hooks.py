@@ -17,6 +17,7 @@ from core.plugins.sdk import (
     hookimpl,
 )
 from plugins.metrics.core_metrics import CORE_METRICS
+from plugins.metrics.dashboard import DASHBOARD_ACTORS, DASHBOARD_JOBS
 from plugins.metrics.reports import METRICS_REPORTS, REPORT_ACTORS, REPORT_PERIODIC_JOBS, REPORT_ROUTES
 from plugins.metrics.routes import READ, ROUTES
 from plugins.metrics.settings import MetricsSettings
@@ -76,12 +77,12 @@ def register_reports() -> Sequence[ReportSpec]:
 
 @hookimpl
 def register_actors() -> Sequence[ActorSpec]:
-    return REPORT_ACTORS
+    return [*REPORT_ACTORS, *DASHBOARD_ACTORS]
 
 
 @hookimpl
 def register_periodic_jobs() -> Sequence[PeriodicJob]:
-    return REPORT_PERIODIC_JOBS
+    return [*REPORT_PERIODIC_JOBS, *DASHBOARD_JOBS]
 
 
 @hookimpl

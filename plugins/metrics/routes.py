@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,12 +14,14 @@ from core.metrics.periods import Period, floor, local_date
 from core.metrics.spec import MetricSpec
 from core.plugins.sdk import PluginContext, problem, requires_permission
 from plugins.metrics.catalogue import available, find, target_of
-from plugins.metrics.engine import DimensionError, compute, encode_result, status_of
+from plugins.metrics.concurrency import in_own_transaction
+from plugins.metrics.dashboard import card, describe
+from plugins.metrics.engine import DimensionError, compute, encode_result
 
 READ = "metrics:read"
 MAX_PERIODS = {"day": 400, "week": 260, "month": 120}
-TREND = 8
-"""Periods on a dashboard card: the current one and the seven before it."""
+DASHBOARD_CONNECTIONS = 4
+"""Metrics of one dashboard computed at once, each in its own read of the tenant (pooled connections)."""
 DEFAULT_SPAN = {"day": 30, "week": 7 * 12, "month": 365}
 """Default ``from`` (days before ``to``) per period."""
 
@@ -35,23 +38,9 @@ async def _zone(plugin: PluginContext, asked: str | None) -> str:
     return str(name)
 
 
-def _describe(spec: MetricSpec, plugin: PluginContext) -> dict[str, Any]:
-    return {
-        "name": spec.name,
-        "description": spec.description,
-        "unit": spec.unit,
-        "category": spec.category,
-        "module": spec.module,
-        "aggregate": spec.aggregate,
-        "dimensions": list(spec.dimensions),
-        "target": target_of(spec, plugin.settings),
-        "better": spec.better,
-    }
-
-
 @get("/", guards=[requires_permission(READ)], summary="The metrics of the modules this organization enabled")
 async def catalogue(plugin: PluginContext) -> dict[str, Any]:
-    return {"items": [_describe(spec, plugin) for spec in await available(plugin)]}
+    return {"items": [describe(spec, plugin) for spec in await available(plugin)]}
 
 
 @get("/dashboard", guards=[requires_permission(READ)], summary="Every metric: this period, the last, the trend")
@@ -59,31 +48,19 @@ async def dashboard(
     plugin: PluginContext,
     period: Annotated[PeriodParam, Parameter(description="week (ISO, Monday) or month")] = "week",
     time_zone: Annotated[str | None, Parameter(description="IANA zone; default the organization's")] = None,
+    refresh: Annotated[bool, Parameter(description="recompute closed periods instead of using the cache")] = False,
 ) -> dict[str, Any]:
     """The current period (still running) and the previous one per metric, with eight periods of trend."""
     zone = await _zone(plugin, time_zone)
     now = datetime.now(UTC)
-    last = local_date(now, zone)
-    first = floor(last, period)
-    for _ in range(TREND - 1):
-        first = floor(first - timedelta(days=1), period)
-    items = []
-    for spec in await available(plugin):
-        target = target_of(spec, plugin.settings)
-        result = await compute(
-            plugin, spec, first=first, last=last, period=period, time_zone=zone, target=target, now=now
-        )
-        points = result.series[0].points
-        current, previous = points[-1], points[-2]
-        items.append(
-            {
-                **_describe(spec, plugin),
-                "current": {"period": current.period, "value": current.value, "count": current.count},
-                "previous": {"period": previous.period, "value": previous.value, "count": previous.count},
-                "status": status_of(current.value, target, spec.better),
-                "trend": [{"period": p.period, "value": p.value, "count": p.count} for p in points],
-            }
-        )
+    specs = [spec for spec in await available(plugin) if spec.dashboard]
+    gate = asyncio.Semaphore(DASHBOARD_CONNECTIONS)
+
+    async def one(spec: MetricSpec) -> dict[str, Any]:
+        async with gate:
+            return await in_own_transaction(plugin, lambda ctx: card(ctx, spec, period, zone, now, refresh))
+
+    items = await asyncio.gather(*(one(spec) for spec in specs))
     return {"period": period, "time_zone": zone, "generated_at": now, "items": items}
 
 

@@ -176,6 +176,7 @@ METRICS += [
         dimensions=DIMENSIONS,
         better="lower",
         category=CATEGORY,
+        dashboard=False,  # a drill-down behind the time to schedule, not a KPI of its own
     )
     for stage in STAGES
 ]

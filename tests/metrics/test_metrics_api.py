@@ -47,6 +47,7 @@ async def test_catalogue_lists_the_metrics_of_enabled_modules_only(client: Any, 
         "dimensions": [],
         "target": None,
         "better": "higher",
+        "dashboard": True,
     }
     disabled = await client.put("/api/v1/admin/modules/partner_example", headers=org.headers, json={"enabled": False})
     assert disabled.status_code == 200
@@ -176,3 +177,81 @@ async def test_metrics_need_the_permission_and_stay_in_the_tenant(
     viewer = await add_user(client, org, "viewer")
     assert (await client.get(url, headers=viewer, params=params)).status_code == 200
     assert (await client.get(url, params=params)).status_code == 401
+
+
+async def test_the_dashboard_shows_every_headline_metric_of_every_enabled_module(
+    client: Any, org: Any, owner_db: Any
+) -> None:
+    for module in ("metrics", "referrals", "insurance", "reminders", "partner_example"):
+        await enable_module(client, org, module)
+    now = datetime.now(UTC)
+    await write_notes(client, org, owner_db, now - timedelta(seconds=1))
+    catalogue = (await client.get("/api/v1/metrics", headers=org.headers)).json()["items"]
+    modules = {m["module"] for m in catalogue}
+    assert modules == {"metrics", "referrals", "insurance", "reminders", "partner_example"}
+    body = (await client.get("/api/v1/metrics/dashboard", headers=org.headers, params={"period": "week"})).json()
+    shown = [card["name"] for card in body["items"]]
+    drill_downs = {m["name"] for m in catalogue if not m["dashboard"]}
+    assert drill_downs == {
+        f"referral_median_hours_{s}" for s in ("sent", "received", "accepted", "scheduled", "seen", "on_hold")
+    }
+    assert len(drill_downs) == 6
+    assert sorted(shown) == sorted(m["name"] for m in catalogue if m["name"] not in drill_downs)
+    # each card, computed on a connection of its own, says what the series API says for the same weeks
+    card = next(c for c in body["items"] if c["name"] == "partner_example_notes_written")
+    series = await client.get(
+        "/api/v1/metrics/partner_example_notes_written",
+        headers=org.headers,
+        params={
+            "from": card["trend"][0]["period"],
+            "to": card["current"]["period"],
+            "period": "week",
+            "time_zone": body["time_zone"],
+        },
+    )
+    assert [p["value"] for p in series.json()["series"][0]["points"]] == [p["value"] for p in card["trend"]]
+
+
+async def test_closed_periods_come_from_the_cache_until_it_expires_or_is_refreshed(
+    client: Any, org: Any, owner_db: Any, app_loop: Any
+) -> None:
+    from core.testing.fixtures import run_periodic_job
+
+    await enable_module(client, org, "metrics")
+    await enable_module(client, org, "partner_example")
+    url = "/api/v1/metrics/dashboard"
+    params = {"period": "week"}  # in the organization's zone, as the warming job computes it
+
+    def notes_card(body: dict[str, Any]) -> dict[str, Any]:
+        return next(c for c in body["items"] if c["name"] == "partner_example_notes_written")
+
+    first = notes_card((await client.get(url, headers=org.headers, params=params)).json())
+    four_weeks_ago = datetime.fromisoformat(first["trend"][-5]["period"]).replace(hour=12, tzinfo=UTC)
+    cached = await owner_db.fetchval(
+        "select count(*) from metric_dashboard_cache where tenant_id = $1 and metric = $2 and period = 'week'",
+        org.tenant_id,
+        "partner_example_notes_written",
+    )
+    assert cached == 7  # the closed weeks; the current one is never cached
+
+    await write_notes(client, org, owner_db, four_weeks_ago, four_weeks_ago)  # late data in a closed week
+    again = notes_card((await client.get(url, headers=org.headers, params=params)).json())
+    assert again["trend"][-5]["value"] == first["trend"][-5]["value"] == 0.0  # still the cached figure
+    assert again["current"]["value"] == first["current"]["value"] + 1  # the new patient's welcome note: live
+
+    refreshed = notes_card((await client.get(url, headers=org.headers, params={**params, "refresh": "true"})).json())
+    assert refreshed["trend"][-5]["value"] == 2.0
+
+    await write_notes(client, org, owner_db, four_weeks_ago)
+    await owner_db.execute(
+        "update metric_dashboard_cache set computed_at = computed_at - interval '61 minutes' where tenant_id = $1",
+        org.tenant_id,
+    )
+    expired = notes_card((await client.get(url, headers=org.headers, params=params)).json())
+    assert expired["trend"][-5]["value"] == 3.0
+
+    # the warming job recomputes every closed period of the week and month dashboards
+    await write_notes(client, org, owner_db, four_weeks_ago)
+    assert await run_periodic_job(app_loop, org, "metrics.warm_dashboard") == "done"
+    warmed = notes_card((await client.get(url, headers=org.headers, params=params)).json())
+    assert warmed["trend"][-5]["value"] == 4.0

@@ -16,6 +16,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -161,24 +163,35 @@ def _host(request: Request[Any, Any, Any]) -> PluginHost:
     summary="A patient's satisfaction survey form (no credential: the link's token is the capability)",
 )
 async def survey_form(request: Request[Any, Any, Any], token: str) -> Response[str]:
+    async with _opened(request, token, lock=False) as (tx, found, refusal):
+        if refusal is not None:
+            return refusal
+        assert tx is not None
+        assert found is not None
+        await _audit(request, tx, found, "metrics.survey_opened", {})
+        return _page(200, state="form", title=FORM_TITLE, organization=found.organization)
+
+
+@asynccontextmanager
+async def _opened(
+    request: Request[Any, Any, Any], token: str, *, lock: bool
+) -> AsyncIterator[tuple[Tx | None, Found | None, Response[str] | None]]:
+    """The open survey behind ``token`` in its tenant's transaction, or the page that refuses it."""
     if not TOKEN.match(token):
-        return _message_page(404, NOT_FOUND)
+        yield None, None, _message_page(404, NOT_FOUND)
+        return
     digest = token_digest(token)
     tenant_id = await _tenant_of(digest)
     if tenant_id is None:
-        return _message_page(404, NOT_FOUND)
+        yield None, None, _message_page(404, NOT_FOUND)
+        return
     try:
         async with tenant_transaction(tenant_id, require_active=True) as tx:
-            found = await _survey(tx, _host(request), tenant_id, digest, lock=False)
-            if found is None:
-                return _message_page(404, NOT_FOUND)
-            closed = _closed(found)
-            if closed is not None:
-                return closed
-            await _audit(request, tx, found, "metrics.survey_opened", {})
-            return _page(200, state="form", title=FORM_TITLE, organization=found.organization)
+            found = await _survey(tx, _host(request), tenant_id, digest, lock=lock)
+            refusal = _message_page(404, NOT_FOUND) if found is None else _closed(found)
+            yield tx, found, refusal
     except TenantInactiveError:
-        return _message_page(404, NOT_FOUND)
+        yield None, None, _message_page(404, NOT_FOUND)
 
 
 def _parse(form: Any) -> tuple[dict[str, str], list[str], tuple[int, int, str | None] | None]:
@@ -213,47 +226,36 @@ def _parse(form: Any) -> tuple[dict[str, str], list[str], tuple[int, int, str | 
     summary="Answer a satisfaction survey (form: score 1-5, clarity 1-5, optional comment); once only",
 )
 async def survey_answer(request: Request[Any, Any, Any], token: str) -> Response[str]:
-    if not TOKEN.match(token):
-        return _message_page(404, NOT_FOUND)
-    digest = token_digest(token)
-    tenant_id = await _tenant_of(digest)
-    if tenant_id is None:
-        return _message_page(404, NOT_FOUND)
-    try:
-        async with tenant_transaction(tenant_id, require_active=True) as tx:
-            found = await _survey(tx, _host(request), tenant_id, digest, lock=True)
-            if found is None:
-                return _message_page(404, NOT_FOUND)
-            closed = _closed(found)
-            if closed is not None:
-                return closed
-            values, errors, answer = _parse(await request.form())
-            if answer is None:
-                return _page(
-                    422, state="form", title=FORM_TITLE, organization=found.organization, errors=errors, values=values
-                )
-            score, clarity, comment = answer
-            updated = await tx.fetchval(
-                "update metric_surveys set status = 'answered', answered_at = now(), score = $2, clarity = $3, "
-                "comment = $4, sent_at = coalesce(sent_at, least(send_at, now())), updated_at = now() "
-                "where id = $1 and answered_at is null and status in ('scheduled', 'sent') returning id",
-                found.survey["id"],
-                score,
-                clarity,
-                comment,
+    async with _opened(request, token, lock=True) as (tx, found, refusal):
+        if refusal is not None:
+            return refusal
+        assert tx is not None
+        assert found is not None
+        values, errors, answer = _parse(await request.form())
+        if answer is None:
+            return _page(
+                422, state="form", title=FORM_TITLE, organization=found.organization, errors=errors, values=values
             )
-            if updated is None:  # cannot happen under the row lock; kept as the single-use guarantee
-                return _message_page(409, ANSWERED, found.organization)
-            await _audit(
-                request,
-                tx,
-                found,
-                "metrics.survey_answered",
-                {"score": score, "clarity": clarity, "comment": bool(comment)},
-            )
-            return _message_page(200, THANKS, found.organization)
-    except TenantInactiveError:
-        return _message_page(404, NOT_FOUND)
+        score, clarity, comment = answer
+        updated = await tx.fetchval(
+            "update metric_surveys set status = 'answered', answered_at = now(), score = $2, clarity = $3, "
+            "comment = $4, sent_at = coalesce(sent_at, least(send_at, now())), updated_at = now() "
+            "where id = $1 and answered_at is null and status in ('scheduled', 'sent') returning id",
+            found.survey["id"],
+            score,
+            clarity,
+            comment,
+        )
+        if updated is None:  # cannot happen under the row lock; kept as the single-use guarantee
+            return _message_page(409, ANSWERED, found.organization)
+        await _audit(
+            request,
+            tx,
+            found,
+            "metrics.survey_answered",
+            {"score": score, "clarity": clarity, "comment": bool(comment)},
+        )
+        return _message_page(200, THANKS, found.organization)
 
 
 PUBLIC_SURVEY_ROUTES = [survey_form, survey_answer]
