@@ -40,6 +40,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     access_token_ttl_seconds: Annotated[int, msgspec.Meta(ge=30, le=86400)] = 900
     refresh_token_ttl_seconds: Annotated[int, msgspec.Meta(ge=300)] = 30 * 86400
     login_rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 10
+    password_hash_profile: Literal["rfc9106_low_memory", "cheapest"] = "rfc9106_low_memory"
+    """argon2id parameters; ``cheapest`` is for test runs only (refused in production)."""
     rate_limit_namespace: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = "carecoord-rate-limit"
     """Redis key namespace of the login rate-limit counters (one per deployment or test run)."""
     db_pool_max_size: Annotated[int, msgspec.Meta(ge=1, le=500)] = 20
@@ -154,6 +156,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         missing = [n for n in ("database_url", "redis_url", "secret_key") if getattr(settings, n) is None]
         if missing:
             raise SettingsError("production needs " + ", ".join(m.upper() for m in missing))
+        if settings.password_hash_profile == "cheapest":
+            raise SettingsError("PASSWORD_HASH_PROFILE=cheapest is for tests; production keeps rfc9106_low_memory")
     return settings
 
 

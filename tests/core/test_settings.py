@@ -177,3 +177,33 @@ def test_the_cli_reports_a_configuration_error_and_exits_2(variable: str, value:
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert result.stderr.startswith(f"configuration error: {variable}"), result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_passwords_hash_with_rfc_9106_unless_a_test_run_asks_for_the_cheapest() -> None:
+    assert load_settings({}).password_hash_profile == "rfc9106_low_memory"
+    assert load_settings({"PASSWORD_HASH_PROFILE": "cheapest"}).password_hash_profile == "cheapest"
+    production = {
+        "ENV": "production",
+        "DATABASE_URL": "postgresql://db/x",
+        "REDIS_URL": "redis://r",
+        "SECRET_KEY": "s" * 32,
+    }
+    with pytest.raises(SettingsError, match="PASSWORD_HASH_PROFILE"):
+        load_settings({**production, "PASSWORD_HASH_PROFILE": "cheapest"})
+    with pytest.raises(SettingsError, match="PASSWORD_HASH_PROFILE"):
+        load_settings({"PASSWORD_HASH_PROFILE": "md5"})
+
+
+def test_a_hash_of_either_profile_verifies_and_a_standard_one_is_rehashed_under_the_test_profile() -> None:
+    from argon2 import PasswordHasher
+
+    from core.auth.passwords import hash_password, needs_rehash, verify_password
+
+    standard = PasswordHasher().hash("correct horse")
+    assert verify_password(standard, "correct horse")
+    assert not verify_password(standard, "wrong horse")
+    assert needs_rehash(standard)  # this test run hashes with the cheapest profile
+    cheap = hash_password("correct horse")
+    assert cheap.startswith("$argon2id$")
+    assert not needs_rehash(cheap)
+    assert verify_password(cheap, "correct horse")

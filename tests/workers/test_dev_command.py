@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from core.platform import DEMO_EMAIL, DEMO_PASSWORD, DEMO_SLUG
 from tests.workers.conftest import wait_for
 
 
@@ -85,6 +86,13 @@ async def test_dev_serves_and_runs_jobs_end_to_end_then_stops_cleanly(tmp_path: 
         assert await owner_db.fetchval("select published_at is not null from outbox where id = $1::uuid", outbox_id)
         family = descendants(dev.pid)
         assert len(family) >= 4, family  # API, scheduler, dramatiq's main process and its worker process
+        # the demo organization has its modules on: its dashboard shows every module's KPIs
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            login = {"tenant": DEMO_SLUG, "email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+            token = (await http.post("/api/v1/auth/token", json=login)).json()["access_token"]
+            board = await http.get("/api/v1/metrics/dashboard", headers={"Authorization": f"Bearer {token}"})
+        assert board.status_code == 200, board.text
+        assert {card["module"] for card in board.json()["items"]} == {"metrics", "referrals", "insurance", "reminders"}
     finally:
         dev.send_signal(signal.SIGINT)
         started = time.monotonic()
