@@ -16,6 +16,7 @@ from litestar.stores.redis import RedisStore
 
 from core.audit.controllers import AuditController
 from core.auth.controllers import AuthController, MfaController
+from core.auth.invitations import INVITATION_ROUTES
 from core.auth.middleware import auth_middleware
 from core.auth.permissions import add_plugin_permission
 from core.auth.teams import TeamController
@@ -33,10 +34,15 @@ from core.patients.controllers import PatientController
 from core.plugins.admin import ModuleController
 from core.plugins.manager import PluginHost, get_host
 from core.plugins.routes import plugin_routers
+from core.portal.pages import CORE_PAGES
+from core.portal.router import SESSION_STORE, portal_router, static_router, template_config
 from core.redis_client import close_redis, redis_client
 from core.reports.routes import ROUTES as REPORT_ROUTES
 from core.settings import Settings, get_settings
-from core.tenancy.controllers import TenantController, signup
+from core.tenancy.controllers import TenantController, plans, signup
+from core.tenancy.verification import VERIFICATION_ROUTES
+from tenants.portal import TEMPLATES as TENANT_TEMPLATES
+from tenants.portal import TENANT_PAGES
 
 THROTTLED_PATHS = ("/api/v1/auth/token", "/api/v1/auth/refresh", "/api/v1/signup")
 
@@ -81,9 +87,12 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
             health,
             ready,
             signup,
+            *VERIFICATION_ROUTES,
+            plans,
             AuthController,
             MfaController,
             UserController,
+            *INVITATION_ROUTES,
             ApiKeyController,
             TeamController,
             TenantController,
@@ -97,11 +106,17 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
             PrometheusController,
             *plugin_routers(host),
             *host.contributions.public_routes,
+            portal_router(settings, host, [*CORE_PAGES, *TENANT_PAGES]),
+            static_router(),
         ],
         middleware=[request_id_middleware, rate_limit.middleware, prometheus.middleware, auth_middleware],
         before_send=[add_request_id_header],
         plugins=[problem_details_plugin, structlog_plugin()],
-        stores={"rate_limit": RedisStore(redis, namespace=settings.rate_limit_namespace)},
+        stores={
+            "rate_limit": RedisStore(redis, namespace=settings.rate_limit_namespace),
+            SESSION_STORE: RedisStore(redis, namespace="carecoord-portal-session"),
+        },
+        template_config=template_config(host, [TENANT_TEMPLATES]),
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="carecoord",

@@ -224,6 +224,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
             key_file.write_text(secrets.token_urlsafe(48))
             key_file.chmod(0o600)
         os.environ["SECRET_KEY"] = key_file.read_text().strip()
+    # plain http://127.0.0.1 in development: not every browser keeps Secure cookies there
+    os.environ.setdefault("PORTAL_COOKIE_SECURE", "false")
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
     embedded = start_embedded(
@@ -239,6 +241,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         for extra in dev_processes():
             children.append(subprocess.Popen(_child(*extra), start_new_session=True))
         print(f"carecoord is serving on http://127.0.0.1:{port}  (Ctrl-C stops everything)", flush=True)
+        print(f"web portal: http://127.0.0.1:{port}/portal/login", flush=True)
         while all(child.poll() is None for child in children):
             try:
                 children[0].wait(timeout=0.5)

@@ -149,6 +149,8 @@ async def seed_demo() -> bool:
                 ),
             )
         await seed_modules(ctx)
+        # the demo organization is ready to use: its owner goes straight to the worklist
+        await tx.execute("update tenants set setup_completed_at = now() where id = $1", tenant.id)
     return True
 
 

@@ -73,8 +73,19 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     encryption_key: str | None = None
     """Fernet key(s) encrypting stored credentials (SMTP passwords, provider tokens), comma-separated,
     newest first; older keys only decrypt. Unset: derived from ``SECRET_KEY``. See docs/notifications.md."""
+    portal_idle_timeout_seconds: Annotated[int, msgspec.Meta(ge=60, le=86400)] = 900
+    """The web portal logs a user off after this long without a request (the page counts down too)."""
+    portal_absolute_timeout_seconds: Annotated[int, msgspec.Meta(ge=300, le=7 * 86400)] = 12 * 3600
+    """The web portal logs a user off this long after logging in, active or not."""
+    portal_cookie_secure: bool = True
+    """Portal cookies carry ``Secure`` (browsers still accept them from http://localhost). Off only
+    behind plain-HTTP test rigs that are not localhost."""
     public_base_url: str = ""
     """The API's address as providers reach it (delivery callbacks); empty: ``http://{HOST}:{PORT}``."""
+    platform_smtp_url: str = ""
+    """The platform's own sender of account e-mails (sign-up verification, invitations) for organizations
+    whose e-mail channel is not set up yet: ``smtp://user:password@host:587?from=no-reply@example.org``
+    (``smtps://`` for implicit TLS; ``&security=none`` only for a trusted relay). Empty: none."""
 
     def owner_dsn(self) -> str:
         if not self.database_url:
@@ -108,7 +119,11 @@ _INT_FIELDS = {
     "worker_maintenance_chance",
     "metrics_port",
     "worker_metrics_port",
+    "portal_idle_timeout_seconds",
+    "portal_absolute_timeout_seconds",
 }
+_BOOL_FIELDS = {"portal_cookie_secure"}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 _FLOAT_FIELDS = {"outbox_sweep_seconds", "scheduler_tick_seconds"}
 
 
@@ -141,6 +156,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                 raw[field.name] = int(value)
             except ValueError:
                 raise SettingsError(f"{field.name.upper()} must be a whole number, got {value!r}") from None
+        elif field.name in _BOOL_FIELDS:
+            if value.lower() not in _TRUE | _FALSE:
+                raise SettingsError(f"{field.name.upper()} must be true or false, got {value!r}")
+            raw[field.name] = value.lower() in _TRUE
         elif field.name in _FLOAT_FIELDS:
             try:
                 raw[field.name] = float(value)
@@ -158,6 +177,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError("production needs " + ", ".join(m.upper() for m in missing))
         if settings.password_hash_profile == "cheapest":
             raise SettingsError("PASSWORD_HASH_PROFILE=cheapest is for tests; production keeps rfc9106_low_memory")
+        if not settings.portal_cookie_secure:
+            raise SettingsError("PORTAL_COOKIE_SECURE=false is for test rigs; production portal cookies are Secure")
+    if settings.platform_smtp_url:
+        from core.notifications.account_mail import platform_email_options
+
+        try:
+            platform_email_options(settings.platform_smtp_url)
+        except ValueError as exc:
+            raise SettingsError(f"PLATFORM_SMTP_URL: {exc}") from None
     return settings
 
 

@@ -26,12 +26,17 @@ from core.settings import Settings
 
 
 class LoginError(Exception):
-    """Credentials refused. ``reason`` is for logs; callers show one message for all."""
+    """Credentials refused. ``reason`` is for logs; callers show one message for all.
 
-    def __init__(self, reason: str, *, mfa_required: bool = False) -> None:
+    ``pending`` is set only after the right password of a user who has not confirmed the e-mail
+    address yet (the portal offers to send the link again); the API still answers 401.
+    """
+
+    def __init__(self, reason: str, *, mfa_required: bool = False, pending: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.mfa_required = mfa_required
+        self.pending = pending
 
 
 class TenantInactiveLoginError(Exception):
@@ -54,6 +59,8 @@ async def login(settings: Settings, request: TokenRequest, *, ip: str | None, re
         )
         if not verify_password(user["password_hash"] if user else None, request.password):
             raise LoginError("bad password or unknown user")
+        if user["status"] == "pending":
+            raise LoginError("user pending", pending=True)
         if user["status"] != "active":
             raise LoginError("user disabled")
         if tenant["status"] not in ACTIVE_STATUSES:

@@ -64,8 +64,11 @@ class UserOut(msgspec.Struct, kw_only=True):
     full_name: str
     role: str
     status: str
+    """``active``, ``disabled``, or ``pending`` (invited or signed up, link not used yet: cannot log in)."""
     mfa_enabled: bool
     team_id: UUID | None = None
+    email_verified_at: datetime | None = None
+    """When the user confirmed the address through an e-mailed link (verification or invitation)."""
     created_at: datetime
 
 

@@ -1,4 +1,4 @@
-"""Piccolo declarations of users, refresh tokens and API keys (tenant-owned)."""
+"""Piccolo declarations of users, refresh tokens, user tokens and API keys (tenant-owned)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ class User(Table, tablename="users"):
     full_name = Varchar(length=200)
     role = Varchar(length=16, help_text="owner | admin | coordinator | clinician | viewer")
     password_hash = Varchar(length=200)
-    status = Varchar(length=16, help_text="active | disabled")
+    status = Varchar(length=16, help_text="active | disabled | pending (link not used yet)")
     team_id = UUID(null=True, help_text="the user's team (teams), for metrics per team")
     totp_secret = Varchar(length=64, null=True)
     mfa_enabled = Boolean(default=False)
     totp_last_counter = Integer(null=True, help_text="last accepted TOTP step; blocks replay")
+    email_verified_at = Timestamptz(null=True, help_text="when the user proved the address (link or invitation)")
     created_at = Timestamptz()
     updated_at = Timestamptz()
 
@@ -31,6 +32,19 @@ class RefreshToken(Table, tablename="refresh_tokens"):
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True)
     revoked_at = Timestamptz(null=True)
+    created_at = Timestamptz()
+
+
+class UserToken(Table, tablename="user_tokens"):
+    """A single-use link e-mailed to a user: verify the address, or accept an invitation (core/auth/user_tokens.py)."""
+
+    id = UUID(primary_key=True)
+    tenant_id = UUID()
+    user_id = UUID()
+    purpose = Varchar(length=16, help_text="verify_email | invite")
+    token_hash = Varchar(length=64)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True)
     created_at = Timestamptz()
 
 

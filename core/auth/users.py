@@ -18,12 +18,13 @@ from core.auth.secrets import API_KEY_PREFIX, compose, digest, new_secret
 from core.http.context import RequestContext, provide_context
 from core.http.partial import changed_fields
 from core.http.problems import problem
+from core.tenancy.plans import check_user_limit
 
-_USER_COLUMNS = "id, email, full_name, role, status, mfa_enabled, team_id, created_at"
+USER_COLUMNS = "id, email, full_name, role, status, mfa_enabled, team_id, email_verified_at, created_at"
 _KEY_COLUMNS = "id, name, prefix, scopes, created_at, last_used_at, revoked_at"
 
 
-def _user(row: Any) -> UserOut:
+def user_out(row: Any) -> UserOut:
     return UserOut(**dict(row))
 
 
@@ -34,23 +35,24 @@ class UserController(Controller):
 
     @get("/me", summary="The calling user", opt={"mfa_enrolment": True})
     async def me(self, ctx: RequestContext) -> UserOut:
-        row = await ctx.tx.fetchrow(f"select {_USER_COLUMNS} from users where id = $1", ctx.principal.actor_id)
+        row = await ctx.tx.fetchrow(f"select {USER_COLUMNS} from users where id = $1", ctx.principal.actor_id)
         if row is None:
             raise problem(404, "Not a user")
-        return _user(row)
+        return user_out(row)
 
     @get("/", guards=[requires_permission(Permission.USERS_READ)], summary="List users")
     async def list_users(self, ctx: RequestContext) -> list[UserOut]:
-        rows = await ctx.tx.fetch(f"select {_USER_COLUMNS} from users order by lower(email)")
-        return [_user(r) for r in rows]
+        rows = await ctx.tx.fetch(f"select {USER_COLUMNS} from users order by lower(email)")
+        return [user_out(r) for r in rows]
 
     @post("/", guards=[requires_permission(Permission.USERS_MANAGE)], summary="Add a user")
     async def create(self, ctx: RequestContext, data: UserCreate) -> UserOut:
         if data.role == "owner" and ctx.principal.role != "owner":
             raise problem(403, "Only an owner can add another owner")
+        await check_user_limit(ctx.tx, ctx.tenant_id)
         row = await ctx.tx.fetchrow(
             f"insert into users (tenant_id, email, full_name, role, password_hash) values ($1, $2, $3, $4, $5) "
-            f"returning {_USER_COLUMNS}",
+            f"returning {USER_COLUMNS}",
             ctx.tenant_id,
             data.email,
             data.full_name,
@@ -58,16 +60,24 @@ class UserController(Controller):
             hash_password(data.password),
         )
         await record(ctx, "user.create", "user", row["id"], {"role": data.role.value})
-        return _user(row)
+        return user_out(row)
 
     @patch("/{user_id:uuid}", guards=[requires_permission(Permission.USERS_MANAGE)], summary="Change a user")
     async def update(self, ctx: RequestContext, user_id: UUID, data: UserUpdate) -> UserOut:
         changes = changed_fields(data)
-        current = await ctx.tx.fetchrow("select role from users where id = $1", user_id)
+        current = await ctx.tx.fetchrow("select role, status from users where id = $1", user_id)
         if current is None:
             raise problem(404, "No such user")
         if "owner" in (current["role"], changes.get("role")) and ctx.principal.role != "owner":
             raise problem(403, "Only an owner can change an owner")
+        if changes.get("status") == "active" and current["status"] != "active":
+            if current["status"] == "pending":
+                raise problem(
+                    409,
+                    "The user has not accepted the invitation or confirmed the e-mail address yet",
+                    errors=[{"field": "status", "message": "pending users become active through their link"}],
+                )
+            await check_user_limit(ctx.tx, ctx.tenant_id)  # a disabled user did not count; an active one does
         values = {k: (v.value if hasattr(v, "value") else v) for k, v in changes.items()}
         if values.get("team_id") is not None and not await ctx.tx.fetchval(
             "select exists (select 1 from teams where id = $1)", values["team_id"]
@@ -78,9 +88,29 @@ class UserController(Controller):
             await ctx.tx.execute(
                 f"update users set {sets}, updated_at = now() where id = $1", user_id, *values.values()
             )
-        row = await ctx.tx.fetchrow(f"select {_USER_COLUMNS} from users where id = $1", user_id)
+        row = await ctx.tx.fetchrow(f"select {USER_COLUMNS} from users where id = $1", user_id)
         await record(ctx, "user.update", "user", user_id, {"fields": sorted(values)})
-        return _user(row)
+        return user_out(row)
+
+    @post(
+        "/{user_id:uuid}/mfa/reset",
+        guards=[requires_permission(Permission.USERS_MANAGE)],
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Reset a user's MFA (they enrol again at their next login)",
+    )
+    async def reset_mfa(self, ctx: RequestContext, user_id: UUID) -> None:
+        """Turns MFA off and forgets the TOTP secret, e.g. for a lost phone. Only an owner resets an owner."""
+        role = await ctx.tx.fetchval("select role from users where id = $1", user_id)
+        if role is None:
+            raise problem(404, "No such user")
+        if role == "owner" and ctx.principal.role != "owner":
+            raise problem(403, "Only an owner can reset an owner's MFA")
+        await ctx.tx.execute(
+            "update users set mfa_enabled = false, totp_secret = null, totp_last_counter = null, updated_at = now() "
+            "where id = $1",
+            user_id,
+        )
+        await record(ctx, "user.mfa_reset", "user", user_id)
 
 
 class ApiKeyController(Controller):

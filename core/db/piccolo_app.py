@@ -7,7 +7,7 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from core.audit.tables import AuditEvent, AuditHead
-from core.auth.tables import ApiKey, RefreshToken, Team, User
+from core.auth.tables import ApiKey, RefreshToken, Team, User, UserToken
 from core.care.appointments.tables import Appointment, AppointmentStatusHistory
 from core.care.plans.tables import CarePlan, CarePlanActivity, CarePlanGoal, CarePlanVersion, GoalMeasurement
 from core.care.tasks.tables import Task, TaskStatusHistory
@@ -36,6 +36,7 @@ APP_CONFIG = AppConfig(
         User,
         Team,
         RefreshToken,
+        UserToken,
         ApiKey,
         Patient,
         PatientContact,

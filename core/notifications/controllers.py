@@ -42,6 +42,7 @@ from core.notifications.config import ConfigError, StoredConfig, load_config, sa
 from core.notifications.crypto import SecretsUnreadableError
 from core.notifications.delivery import announce
 from core.notifications.inbound import INBOUND_CHANNELS, inbound_url
+from core.notifications.options import OPTIONS_BY_CHANNEL
 from core.notifications.schemas import (
     ChannelConfig,
     ChannelConfigUpdate,
@@ -61,6 +62,7 @@ from core.notifications.template_store import (
     save_template,
 )
 from core.notifications.templates import MessageTemplateError, normalise_language, render
+from core.plugins.settings_schema import settings_errors, settings_schema
 from core.settings import get_settings
 
 READ = [requires_permission(Permission.NOTIFICATIONS_READ)]
@@ -210,6 +212,19 @@ def _channel(request: Request[Any, Any, Any], name: str) -> Channel:
     return channel
 
 
+def _options_type(channel: Channel) -> Any:
+    return OPTIONS_BY_CHANNEL.get(channel.name) if channel.name in BUILTIN else None
+
+
+def _config_errors(channel: Channel, data: ChannelConfigUpdate, exc: ConfigError) -> list[dict[str, str]]:
+    """Each invalid option keyed ``options.<path>`` (built-ins), else the one refusal keyed by what it is about."""
+    kind = _options_type(channel)
+    errors = settings_errors(kind, data.options) if kind is not None else []
+    if errors:
+        return [{"key": "options" + e["key"].removeprefix("settings"), "message": e["message"]} for e in errors]
+    return [{"key": "secrets" if "secret" in str(exc) else "options", "message": str(exc)}]
+
+
 def _config_out(channel: Channel, config: StoredConfig, tenant_id: UUID) -> ChannelConfig:
     return ChannelConfig(
         channel=channel.name,
@@ -222,6 +237,7 @@ def _config_out(channel: Channel, config: StoredConfig, tenant_id: UUID) -> Chan
         accepted_secrets=None if channel.secret_names is None else sorted(channel.secret_names),
         updated_at=config.updated_at,
         inbound_url=inbound_url(channel.name, tenant_id) if channel.name in INBOUND_CHANNELS else None,
+        options_schema=settings_schema(kind) if (kind := _options_type(channel)) is not None else None,
     )
 
 
@@ -253,7 +269,9 @@ class ChannelAdminController(Controller):
                 ctx, chosen, enabled=data.enabled, options=data.options, secret_changes=data.secrets
             )
         except ConfigError as exc:
-            raise problem(422, f"Invalid {chosen.name} settings: {exc}") from None
+            raise problem(
+                422, f"Invalid {chosen.name} settings: {exc}", errors=_config_errors(chosen, data, exc)
+            ) from None
         return _config_out(chosen, stored, ctx.tenant_id)
 
 

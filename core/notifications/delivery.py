@@ -32,6 +32,7 @@ from core.db.tenant import Tx
 from core.http.context import RequestContext
 from core.jobs.context import JobContext
 from core.jobs.errors import PermanentError, payload_uuid
+from core.notifications.account_mail import ACCOUNT_TEMPLATES, platform_email_config, unseal
 from core.notifications.attachments import load_attachments
 from core.notifications.callbacks import PROVIDER_CHANNELS, callback_url
 from core.notifications.channels.base import Channel, ChannelContext, Message, Recipient, SendResult
@@ -212,13 +213,19 @@ async def _decide_contact(
 
 
 async def _decide_user(ctx: JobContext, row: Any, channel: Channel) -> Prepared | Status:
-    """A message to a staff user (a built report): the user's current address, while the user is active."""
+    """A message to a staff user (a built report): the user's current address, while the user is active.
+
+    Account e-mails (``account_mail``) also reach a ``pending`` user, and fall back on the platform's
+    sender when the organization's channel is not enabled."""
     ident = row["id"]
+    account = row["template"] in ACCOUNT_TEMPLATES
     config = await load_config(ctx.tx, channel.name)
+    if not config.enabled and account:
+        config = platform_email_config(get_settings()) or config
     if not config.enabled:
         return await _settle(ctx, ident, None, "skipped", f"the {channel.name} channel is not enabled")
     user = await ctx.tx.fetchrow("select email, full_name, status from users where id = $1", row["user_id"])
-    if user is None or user["status"] != "active":
+    if user is None or user["status"] not in (("active", "pending") if account else ("active",)):
         return await _settle(ctx, ident, None, "skipped", "the user is disabled")
     tenant = await ctx.tx.fetchrow("select name from tenants where id = $1", ctx.tenant_id)
     recipient = Recipient(
@@ -257,8 +264,14 @@ async def _render(
     if found is None:
         await _fail_now(ctx, row["id"], row["patient_id"], f"no template named {row['template']!r}")
     source, language = found
+    context = _json(row["context"])
+    if row["template"] in ACCOUNT_TEMPLATES:  # only core's account e-mails carry sealed variables
+        try:
+            context = unseal(context)
+        except SecretsUnreadableError as exc:
+            await _fail_now(ctx, row["id"], row["patient_id"], f"sealed variables: {exc}")
     variables = {
-        **_json(row["context"]),
+        **context,
         "recipient": {"name": recipient.given_name, "kind": recipient.kind},
         "organization": {"name": tenant_name},
     }

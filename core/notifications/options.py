@@ -69,6 +69,15 @@ class LetterOptions(CommonOptions, kw_only=True):
     return_address: Annotated[list[Annotated[str, msgspec.Meta(max_length=200)]], msgspec.Meta(max_length=6)] = []
 
 
+
+OPTIONS_BY_CHANNEL: dict[str, type[CommonOptions]] = {
+    "email": EmailOptions,
+    "sms": ProviderOptions,
+    "voice": VoiceOptions,
+    "letter": LetterOptions,
+}
+"""The options Struct of each built-in channel (its JSON Schema is ``options_schema`` in the admin API)."""
+
 def check_base_url(url: str) -> None:
     """The provider address: http(s), no credentials, and never a private address in production.
 

@@ -122,6 +122,8 @@ class ChannelConfig(msgspec.Struct, kw_only=True):
     updated_at: datetime | None
     inbound_url: str | None = None
     """sms, email: where the provider posts messages patients send in (signed for this organization)."""
+    options_schema: dict[str, Any] | None = None
+    """JSON Schema of ``options`` (built-in channels; null: a plugin channel's options are free-form)."""
 
 
 class TemplateSave(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -120,6 +120,30 @@ BUILTIN_TEMPLATES: dict[tuple[str, str, str], TemplateSource] = {
             "{{ organization.name }}"
         ),
     ),
+    # Account e-mails to a (pending) user, with a sealed single-use link (core/notifications/account_mail.py).
+    # Their names contain a dot, so organizations cannot override them nor request them for patients.
+    ("account.verify_email", "any", "en"): TemplateSource(
+        subject="Confirm your e-mail address for {{ organization.name }}",
+        body=(
+            "Hello {{ recipient.name }},\n\n"
+            "{{ organization.name }} was just registered on carecoord with this address. Open this link to "
+            "confirm it and activate your account:\n\n"
+            "{{ link }}\n\n"
+            "The link works once, until {{ expires_at }}. Your organization asks for a second factor: at your "
+            "first login you will set up an authenticator app.\n\n"
+            "If you did not sign up, ignore this message; no account will be activated."
+        ),
+    ),
+    ("account.invitation", "any", "en"): TemplateSource(
+        subject="{{ invited_by }} invited you to {{ organization.name }} on carecoord",
+        body=(
+            "Hello {{ recipient.name }},\n\n"
+            "{{ invited_by }} invited you to join {{ organization.name }} on carecoord as {{ role }}. "
+            "Open this link to choose your password and accept:\n\n"
+            "{{ link }}\n\n"
+            "The link works once, until {{ expires_at }}. If you did not expect this invitation, ignore it."
+        ),
+    ),
     ("generic", "sms", "en"): TemplateSource(subject="", body="{{ organization.name }}: {{ text }}"),
     ("generic", "sms", "es"): TemplateSource(subject="", body="{{ organization.name }}: {{ text }}"),
     # The acknowledgement of an opt-out (``request_notification(..., transactional=True)`` only).

@@ -53,12 +53,16 @@ class PatientController(Controller):
         birth_date: date | None = None,
         phone: Annotated[str | None, Parameter(max_length=32)] = None,
         name: Annotated[str | None, Parameter(max_length=100, description="name prefix")] = None,
+        ids: Annotated[
+            list[UUID] | None,
+            Parameter(max_items=200, description="only these patients (repeat ids=); unknown ids are left out"),
+        ] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         cursor: Annotated[str | None, Parameter(max_length=600)] = None,
     ) -> PatientPage:
         try:
             return await service.search_patients(
-                ctx, q=q, mrn=mrn, birth_date=birth_date, phone=phone, name=name, limit=limit, cursor=cursor
+                ctx, q=q, mrn=mrn, birth_date=birth_date, phone=phone, name=name, ids=ids, limit=limit, cursor=cursor
             )
         except BadCursorError:
             raise problem(400, "The cursor is not valid; start again without it") from None

@@ -130,8 +130,12 @@ async def search_patients(
     name: str | None,
     limit: int,
     cursor: str | None,
+    ids: list[UUID] | None = None,
 ) -> PatientPage:
-    """One page of patients ordered by family name, given name, id (keyset pagination)."""
+    """One page of patients ordered by family name, given name, id (keyset pagination).
+
+    ``ids`` narrows to those patients (a worklist or day view naming the patients of its rows).
+    """
     flt = Filter()
     flt.clauses.append("deleted_at is null")
     if q:
@@ -144,6 +148,8 @@ async def search_patients(
         flt.add("phone_digits = {}", digits(phone))
     if name:
         apply_query(flt, name)
+    if ids is not None:
+        flt.add("id = any({}::uuid[])", ids)
     if cursor:
         family, given, last_id = decode_cursor(cursor)
         flt.add("(lower(family_name), lower(given_name), id) > ({}, {}, {})", family, given, last_id)

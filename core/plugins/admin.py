@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any, cast
 
@@ -19,9 +18,8 @@ from core.plugins.context import PluginContext
 from core.plugins.dispatch import call_isolated
 from core.plugins.manager import PluginHost
 from core.plugins.records import ModuleSpec
+from core.plugins.settings_schema import settings_errors, settings_schema
 from core.plugins.tenant_modules import default_settings, forget, parse_settings
-
-_FIELD = re.compile(r" - at `\$\.?([^`]*)`")
 
 
 class ModuleFailure(msgspec.Struct, kw_only=True):
@@ -60,20 +58,16 @@ def _available(spec: ModuleSpec, plan: str) -> bool:
 
 
 def _validated(spec: ModuleSpec, raw: dict[str, Any]) -> msgspec.Struct | None:
-    """Settings checked against the plugin's Struct; 422 naming the field when they are not valid."""
+    """Settings checked against the plugin's Struct; 422 listing each invalid field (``settings.<path>``)."""
     if spec.settings is None:
         if raw:
             raise problem(422, f"Module {spec.name} has no settings", errors=[{"key": "settings", "message": "none"}])
         return None
-    unknown = sorted(set(raw) - set(spec.settings.__struct_fields__))
-    if unknown:
-        raise problem(422, "Unknown settings", errors=[{"key": f"settings.{k}", "message": "unknown"} for k in unknown])
-    try:
-        return parse_settings(spec, raw)
-    except msgspec.ValidationError as exc:
-        match = _FIELD.search(str(exc))
-        key = f"settings.{match.group(1)}" if match and match.group(1) else "settings"
-        raise problem(422, "Invalid settings", errors=[{"key": key, "message": _FIELD.sub("", str(exc))}]) from None
+    errors = settings_errors(spec.settings, raw)
+    if errors:
+        title = "Unknown settings" if all(e["message"] == "unknown" for e in errors) else "Invalid settings"
+        raise problem(422, title, errors=errors)
+    return parse_settings(spec, raw)
 
 
 class ModuleController(Controller):
@@ -172,6 +166,6 @@ class ModuleController(Controller):
             available=_available(spec, plan),
             enabled=bool(row and row["enabled"]),
             settings=settings if spec.settings is not None else None,
-            settings_schema=msgspec.json.schema(spec.settings) if spec.settings is not None else None,
+            settings_schema=settings_schema(spec.settings) if spec.settings is not None else None,
             failures=[ModuleFailure(**dict(f)) for f in failures],
         )

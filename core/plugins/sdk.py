@@ -37,6 +37,10 @@ from core.plugins.records import (
     PortalPage,
     ReportSpec,
 )
+from core.portal.api import ApiError, PortalApi, portal_api
+from core.portal.forms import form_fields
+from core.portal.rendering import render
+from core.portal.session import PortalUser, current_user
 from core.reports.data import ChartSpec, ReportColumn, ReportData
 
 
@@ -68,6 +72,7 @@ def actor(
 __all__ = [
     "HOOK_API_VERSION",
     "ActorSpec",
+    "ApiError",
     "ChannelSpec",
     "ChartSpec",
     "InboundMessage",
@@ -80,18 +85,24 @@ __all__ = [
     "PermanentError",
     "PermissionSpec",
     "PluginContext",
+    "PortalApi",
     "PortalPage",
+    "PortalUser",
     "ReportColumn",
     "ReportData",
     "ReportSpec",
     "TaskInputError",
     "actor",
     "create_task",
+    "current_user",
+    "form_fields",
     "hookimpl",
     "opt_in",
     "opt_out",
     "payload_uuid",
+    "portal_api",
     "problem",
+    "render",
     "requires_permission",
     "run_statements",
     "tenant_table_security",

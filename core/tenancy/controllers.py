@@ -14,6 +14,7 @@ from core.db.tenant import platform_transaction
 from core.http.context import RequestContext, provide_context, request_origin
 from core.http.partial import changed_fields
 from core.http.problems import problem
+from core.tenancy.plans import PLANS, Plan, TenantUsage, tenant_usage
 from core.tenancy.schemas import SignupRequest, SignupResponse, TenantOut, TenantUpdate
 from core.tenancy.service import SlugTakenError, get_tenant, sign_up, update_tenant
 
@@ -29,6 +30,12 @@ async def signup(data: SignupRequest, request: Request[Any, Any, Any]) -> Signup
         raise problem(409, f"The slug {data.slug!r} is taken") from None
 
 
+@get("/api/v1/plans", opt={"public": True}, tags=["tenancy"], summary="The plan catalogue")
+async def plans() -> list[Plan]:
+    """Each plan with its monthly price, limits (null: unlimited) and a one-line description."""
+    return list(PLANS)
+
+
 class TenantController(Controller):
     path = "/api/v1/tenant"
     tags = ["tenancy"]
@@ -39,6 +46,11 @@ class TenantController(Controller):
         tenant = await get_tenant(ctx.tx, ctx.tenant_id)
         assert tenant is not None
         return tenant
+
+    @get("/usage", summary="The organization's plan, its limits and what is used of them")
+    async def usage(self, ctx: RequestContext) -> TenantUsage:
+        """Users counts active and pending users (not disabled ones); patients counts records not deleted."""
+        return await tenant_usage(ctx.tx, ctx.tenant_id)
 
     @patch("/", guards=[requires_permission(Permission.TENANT_MANAGE)], summary="Change settings")
     async def update(self, ctx: RequestContext, data: TenantUpdate) -> TenantOut:

@@ -6,13 +6,14 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from core.audit.service import append_event, start_chain
 from core.auth.passwords import hash_password
 from core.db.tenant import Tx
-from core.tenancy.schemas import OwnerOut, SignupRequest, SignupResponse, TenantOut, TenantStatus
+from core.tenancy.schemas import BusinessHours, OwnerOut, SignupRequest, SignupResponse, TenantOut, TenantStatus
 
-_TENANT_COLUMNS = "id, slug, name, status, plan, time_zone, mfa_required, created_at"
+_TENANT_COLUMNS = "id, slug, name, status, plan, time_zone, mfa_required, business_hours, created_at"
 
 
 class SlugTakenError(Exception):
@@ -20,7 +21,9 @@ class SlugTakenError(Exception):
 
 
 def tenant_out(row: Any) -> TenantOut:
-    return TenantOut(**{k: row[k] for k in TenantOut.__struct_fields__})
+    values = {k: row[k] for k in TenantOut.__struct_fields__}
+    values["business_hours"] = msgspec.json.decode(row["business_hours"], type=BusinessHours)
+    return TenantOut(**values)
 
 
 async def sign_up(
@@ -31,29 +34,35 @@ async def sign_up(
     request_id: str | None = None,
     status: TenantStatus = "trial",
 ) -> SignupResponse:
-    """Create a tenant and its owner in ``tx`` (a platform transaction)."""
+    """Create a tenant and its owner in ``tx`` (a platform transaction).
+
+    With ``request.verify_email`` the owner is ``pending``, the organization requires MFA, and the
+    link that activates the owner is e-mailed in the same transaction (core/auth/user_tokens.py).
+    """
     try:
         async with tx.connection.transaction():  # savepoint: a taken slug leaves tx usable
             tenant = await tx.fetchrow(
-                f"insert into tenants (slug, name, plan, time_zone, status) values ($1, $2, $3, $4, $5) "
-                f"returning {_TENANT_COLUMNS}",
+                f"insert into tenants (slug, name, plan, time_zone, status, mfa_required) "
+                f"values ($1, $2, $3, $4, $5, $6) returning {_TENANT_COLUMNS}",
                 request.slug,
                 request.organization_name,
                 request.plan,
                 request.time_zone,
                 status,
+                request.verify_email,
             )
     except asyncpg.UniqueViolationError:
         raise SlugTakenError(request.slug) from None
     await tx.set_tenant(tenant["id"])
     await start_chain(tx, tenant["id"])
     owner = await tx.fetchrow(
-        "insert into users (tenant_id, email, full_name, role, password_hash) "
-        "values ($1, $2, $3, 'owner', $4) returning id, email, role",
+        "insert into users (tenant_id, email, full_name, role, password_hash, status) "
+        "values ($1, $2, $3, 'owner', $4, $5) returning id, email, role",
         tenant["id"],
         request.owner_email,
         request.owner_name,
         hash_password(request.owner_password),
+        "pending" if request.verify_email else "active",
     )
     await append_event(
         tx,
@@ -65,8 +74,13 @@ async def sign_up(
         resource_id=tenant["id"],
         ip=ip,
         request_id=request_id,
-        details={"owner_id": str(owner["id"]), "plan": request.plan},
+        details={"owner_id": str(owner["id"]), "plan": request.plan}
+        | ({"verify_email": True} if request.verify_email else {}),
     )
+    if request.verify_email:
+        from core.auth.user_tokens import send_verification
+
+        await send_verification(tx, tenant["id"], owner["id"], ip=ip, request_id=request_id)
     return SignupResponse(tenant=tenant_out(tenant), owner=OwnerOut(**dict(owner)))
 
 
@@ -80,8 +94,10 @@ async def find_by_slug(tx: Tx, slug: str) -> Any:
 
 
 async def update_tenant(tx: Tx, tenant_id: UUID, changes: dict[str, Any]) -> TenantOut:
-    allowed = {"name", "time_zone", "mfa_required", "status", "plan"}
+    allowed = {"name", "time_zone", "mfa_required", "status", "plan", "business_hours"}
     fields = {k: v for k, v in changes.items() if k in allowed}
+    if "business_hours" in fields:
+        fields["business_hours"] = msgspec.json.encode(fields["business_hours"]).decode()
     if fields:
         assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(fields, start=2))
         await tx.execute(

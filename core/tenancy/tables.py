@@ -14,7 +14,9 @@ class Tenant(Table, tablename="tenants"):
     plan = Varchar(length=32)
     time_zone = Varchar(length=64)
     mfa_required = Boolean(default=False)
+    business_hours = JSONB(help_text='{"days": [1, 2, 3, 4, 5], "start": "08:00", "end": "17:00"}')
     modules_version = BigInt(help_text="bumped on every module change; invalidates per-process caches")
+    setup_completed_at = Timestamptz(null=True, help_text="when the portal's guided setup was finished")
     created_at = Timestamptz()
     updated_at = Timestamptz()
 

@@ -23,7 +23,7 @@ from litestar.testing import AsyncTestClient
 
 from core.testing import services
 
-pytest_plugins = ["core.testing.browser"]  # live_server, browser, page, screenshot (real-browser tests)
+pytest_plugins = ["core.testing.browser", "core.testing.portal"]  # real-browser fixtures; portal clients
 
 _services: services.TestServices | None = None
 

@@ -15,6 +15,7 @@ from core.plugins.sdk import (
     PeriodicJob,
     PermissionSpec,
     PluginContext,
+    PortalPage,
     hookimpl,
 )
 from plugins.insurance.appeals import jobs as appeal_jobs
@@ -28,6 +29,7 @@ from plugins.insurance.metrics import METRICS
 from plugins.insurance.payers.demo import DEMO
 from plugins.insurance.payers.x12_http import X12_HTTP
 from plugins.insurance.permissions import ADMIN, READ, WRITE
+from plugins.insurance.portal import PORTAL_PAGES
 from plugins.insurance.readiness import REVERIFY_UPCOMING, check_appointment, flag_referral
 from plugins.insurance.routes import ROUTES
 from plugins.insurance.settings import InsuranceSettings
@@ -94,6 +96,12 @@ def register_periodic_jobs() -> Sequence[PeriodicJob]:
 def register_metrics() -> Sequence[MetricSpec]:
     """Prior-authorization turnaround and deadlines, claim denials, appeal overturns (docs/insurance.md)."""
     return METRICS
+
+
+@hookimpl
+def register_portal_pages() -> Sequence[PortalPage]:
+    """The prior-authorization queue (and each authorization's page)."""
+    return PORTAL_PAGES
 
 
 @hookimpl

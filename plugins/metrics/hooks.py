@@ -13,11 +13,13 @@ from core.plugins.sdk import (
     PeriodicJob,
     PermissionSpec,
     PluginContext,
+    PortalPage,
     ReportSpec,
     hookimpl,
 )
 from plugins.metrics.core_metrics import CORE_METRICS
 from plugins.metrics.dashboard import DASHBOARD_ACTORS, DASHBOARD_JOBS
+from plugins.metrics.portal import PORTAL_PAGES
 from plugins.metrics.reports import METRICS_REPORTS, REPORT_ACTORS, REPORT_PERIODIC_JOBS, REPORT_ROUTES
 from plugins.metrics.routes import READ, ROUTES
 from plugins.metrics.settings import MetricsSettings
@@ -113,3 +115,9 @@ async def notification_status_changed(
 @hookimpl
 def seed_demo_data(ctx: PluginContext) -> None:
     """Nothing to add: implementing the hook turns the module on for the demo tenant."""
+
+
+@hookimpl
+def register_portal_pages() -> Sequence[PortalPage]:
+    """The KPI dashboard and the reports page (start a run, follow it, download the file)."""
+    return PORTAL_PAGES

@@ -32,7 +32,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -126,6 +126,15 @@ class CalendarSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
             parse_intervals(day, intervals)
         if not any(week.values()):
             raise ValueError("the calendar has no working hours on any weekday")
+
+    @classmethod
+    def from_business_hours(cls, hours: Mapping[str, Any]) -> CalendarSettings:
+        """The organization's business hours (``{"days": [1..7], "start": "HH:MM", "end": "HH:MM"}``, ISO
+        weekdays) as a calendar: the same interval on each listed day, no holidays."""
+        interval = (f"{hours['start']}-{hours['end']}",)
+        days = set(hours["days"])
+        week: dict[str, Any] = {day: interval if n in days else () for n, day in enumerate(WEEKDAYS, start=1)}
+        return msgspec.convert(week, cls)
 
     def week(self) -> dict[Weekday, tuple[str, ...]]:
         return {day: getattr(self, day) for day in WEEKDAYS}

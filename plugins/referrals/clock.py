@@ -7,6 +7,7 @@ The clock starts when the referral is sent, pauses while it is on hold and stops
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ import msgspec
 
 from core.payers.summaries import AuthorizationSummary
 from core.plugins.sdk import PluginContext
-from plugins.referrals.calendar import BusinessCalendar
+from plugins.referrals.calendar import BusinessCalendar, CalendarSettings
 from plugins.referrals.schemas import Referral, Sla
 from plugins.referrals.settings import ReferralSettings
 from plugins.referrals.sla import Pause, SlaClock
@@ -82,8 +83,13 @@ def sla_of(referral: Referral, clock: SlaClock | None, settings: ReferralSetting
 
 
 async def tenant_calendar(plugin: PluginContext) -> BusinessCalendar:
-    zone = await plugin.tx.fetchval("select time_zone from tenants where id = $1", plugin.tenant_id)
-    return BusinessCalendar.from_settings(settings_of(plugin).calendar, zone)
+    """The SLA calendar: the module's own working hours, or else the organization's business hours."""
+    row = await plugin.tx.fetchrow("select time_zone, business_hours from tenants where id = $1", plugin.tenant_id)
+    calendar = settings_of(plugin).calendar
+    if calendar is None:
+        hours = row["business_hours"]
+        calendar = CalendarSettings.from_business_hours(json.loads(hours) if isinstance(hours, str) else hours)
+    return BusinessCalendar.from_settings(calendar, row["time_zone"])
 
 
 async def transition_logs(plugin: PluginContext, referral_ids: list[UUID]) -> dict[UUID, list[Any]]:

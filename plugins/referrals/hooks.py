@@ -8,9 +8,19 @@ from typing import Any
 from uuid import UUID
 
 from core.care.timeline.schemas import TimelineItem
-from core.plugins.sdk import ActorSpec, MetricSpec, ModuleSpec, PeriodicJob, PermissionSpec, PluginContext, hookimpl
+from core.plugins.sdk import (
+    ActorSpec,
+    MetricSpec,
+    ModuleSpec,
+    PeriodicJob,
+    PermissionSpec,
+    PluginContext,
+    PortalPage,
+    hookimpl,
+)
 from plugins.referrals.metrics import METRICS
 from plugins.referrals.packet_sending import SEND_PACKET, follow_notification
+from plugins.referrals.portal import PORTAL_PAGES
 from plugins.referrals.routes import READ, ROUTES, WRITE
 from plugins.referrals.settings import ReferralSettings
 from plugins.referrals.timeline import referral_timeline
@@ -82,3 +92,9 @@ async def notification_status_changed(
 @hookimpl
 def seed_demo_data(ctx: PluginContext) -> None:
     """Nothing to add: implementing the hook turns the module on for the demo tenant."""
+
+
+@hookimpl
+def register_portal_pages() -> Sequence[PortalPage]:
+    """The referral board (and each referral's page) and "Send a referral" on the patient's chart."""
+    return PORTAL_PAGES

@@ -18,8 +18,9 @@ class ReferralSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
     stat_hours: TargetHours = 2.0
     at_risk_fraction: Annotated[float, msgspec.Meta(gt=0, lt=1)] = 0.75
     """Share of the target after which a referral counts as at risk."""
-    calendar: CalendarSettings = CalendarSettings()
-    """Working hours per weekday and holidays, in the organization's time zone."""
+    calendar: CalendarSettings | None = None
+    """Working hours per weekday and holidays for the SLA clocks, in the organization's time zone. Unset:
+    the organization's business hours (Administration, Organization; ``business_hours`` of the tenant)."""
     open_loop_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30
     """A referral seen but without a consult report this long counts as an open loop."""
 

@@ -15,6 +15,7 @@ from core.plugins.sdk import (
     PeriodicJob,
     PermissionSpec,
     PluginContext,
+    PortalPage,
     hookimpl,
 )
 from plugins.reminders.applying import apply_message
@@ -22,6 +23,7 @@ from plugins.reminders.jobs import ACTORS, PERIODIC_JOBS
 from plugins.reminders.kinds import referral_changed
 from plugins.reminders.metrics import METRICS
 from plugins.reminders.planning import cancel_unsent, plan_appointment
+from plugins.reminders.portal import PORTAL_PAGES
 from plugins.reminders.routes import READ, ROUTES, WRITE
 from plugins.reminders.sending import follow_notification
 from plugins.reminders.settings import ReminderSettings
@@ -130,3 +132,9 @@ async def referral_status_changed(ctx: PluginContext, referral: Any, previous_st
 def seed_demo_data(ctx: PluginContext) -> None:
     """Nothing to add: implementing the hook turns the module on for the demo tenant (the sweep plans its
     booked appointments of the next days)."""
+
+
+@hookimpl
+def register_portal_pages() -> Sequence[PortalPage]:
+    """A day's appointments with the state of their reminders."""
+    return PORTAL_PAGES

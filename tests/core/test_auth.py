@@ -29,6 +29,13 @@ PUBLIC_OPERATIONS = {
     ("GET", "/ready"),
     ("GET", "/metrics"),
     ("POST", "/api/v1/signup"),
+    ("GET", "/api/v1/plans"),
+    # e-mailed single-use links: the unguessable token is the capability
+    # (tests/core/test_onboarding_api.py refuses tampered, reused and expired tokens)
+    ("POST", "/api/v1/signup/verify-email"),
+    ("POST", "/api/v1/signup/resend-verification"),
+    ("POST", "/api/v1/invitations/inspect"),
+    ("POST", "/api/v1/invitations/accept"),
     ("POST", "/api/v1/auth/token"),
     ("POST", "/api/v1/auth/refresh"),
     # authenticated by the provider's signature and our own signed reference, not a credential

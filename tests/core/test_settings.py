@@ -207,3 +207,23 @@ def test_a_hash_of_either_profile_verifies_and_a_standard_one_is_rehashed_under_
     assert cheap.startswith("$argon2id$")
     assert not needs_rehash(cheap)
     assert verify_password(cheap, "correct horse")
+
+
+def test_portal_settings_parse_and_production_keeps_cookies_secure() -> None:
+    settings = load_settings({"PORTAL_COOKIE_SECURE": "false", "PORTAL_IDLE_TIMEOUT_SECONDS": "600"})
+    assert settings.portal_cookie_secure is False
+    assert settings.portal_idle_timeout_seconds == 600
+    assert load_settings({}).portal_cookie_secure is True
+    with pytest.raises(SettingsError, match="PORTAL_COOKIE_SECURE"):
+        load_settings({"PORTAL_COOKIE_SECURE": "maybe"})
+    with pytest.raises(SettingsError, match="PORTAL_IDLE_TIMEOUT_SECONDS"):
+        load_settings({"PORTAL_IDLE_TIMEOUT_SECONDS": "5"})
+    production = {
+        "ENV": "production",
+        "DATABASE_URL": "postgresql://x/y",
+        "REDIS_URL": "redis://x",
+        "SECRET_KEY": "k" * 40,
+    }
+    assert load_settings(production).portal_cookie_secure is True
+    with pytest.raises(SettingsError, match="PORTAL_COOKIE_SECURE"):
+        load_settings({**production, "PORTAL_COOKIE_SECURE": "false"})

@@ -91,8 +91,20 @@ async def test_the_catalogue_lists_the_partner_module_with_its_defaults(client: 
     schema = resolve(module["settings_schema"])
     assert schema["type"] == "object"
     assert schema["additionalProperties"] is False
-    assert schema["properties"]["greeting"] == {"type": "string", "minLength": 1, "maxLength": 40, "default": "hello"}
-    assert schema["properties"]["max_notes"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}
+    assert schema["properties"]["greeting"] == {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 40,
+        "default": "hello",
+        "description": "Echoed by the notes routes.",  # the field's docstring
+    }
+    assert schema["properties"]["max_notes"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 100,
+        "default": 10,
+        "description": "How many notes one patient may have.",
+    }
 
 
 async def test_enabling_and_configuring_shows_in_the_catalogue_of_that_tenant_only(

@@ -108,3 +108,24 @@ async def test_time_on_hold_does_not_count_and_a_scheduled_referral_stops_its_cl
     assert 8.9 * 3600 < resumed["sla"]["remaining_seconds"] <= 9 * 3600
     await check(app_loop, org)
     assert await sla_tasks(client, org, rid) == []
+
+
+async def test_without_a_calendar_of_its_own_the_clock_follows_the_organizations_business_hours(
+    client: Any, org: Any
+) -> None:
+    """The organization works every day but today (UTC, its zone): a 2 h stat target sent now ends on
+    another day. Working every day 00:00-23:59 instead, it ends about 2 h from now."""
+    today = datetime.now(UTC).isoweekday()
+    await enable_module(client, org, "referrals", {"stat_hours": 2})
+    due_times = []
+    for days in ([d for d in range(1, 8) if d != today], list(range(1, 8))):
+        hours = {"days": days, "start": "00:00", "end": "23:59"}
+        changed = await client.patch("/api/v1/tenant", headers=org.headers, json={"business_hours": hours})
+        assert changed.status_code == 200, changed.text
+        referral = await new_referral(client, org, priority="stat")
+        sent = (await move(client, org, referral["id"], "sent")).json()
+        due_times.append(datetime.fromisoformat(sent["sla"]["due_at"]))
+    closed_today, open_daily = due_times
+    assert closed_today.astimezone(UTC).isoweekday() != today
+    # two hours of working time; at most the closed minute 23:59-24:00 falls inside them
+    assert timedelta(hours=2) - timedelta(minutes=1) <= open_daily - datetime.now(UTC) <= timedelta(hours=2, minutes=2)

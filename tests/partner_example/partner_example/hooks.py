@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from core.patients.schemas import Patient
-from core.plugins.sdk import ActorSpec, MetricSpec, ModuleSpec, PermissionSpec, PluginContext, hookimpl
+from core.plugins.sdk import ActorSpec, MetricSpec, ModuleSpec, PermissionSpec, PluginContext, PortalPage, hookimpl
 from partner_example.actors import reply
+from partner_example.portal import NotesPage
 from partner_example.routes import READ, WRITE, add_note, list_notes, queue_reply
 from partner_example.settings import ExampleSettings
 
@@ -32,6 +33,14 @@ def register_module() -> ModuleSpec:
 @hookimpl
 def register_routes() -> Sequence[Any]:
     return [list_notes, add_note, queue_reply]
+
+
+@hookimpl
+def register_portal_pages() -> Sequence[PortalPage]:
+    """A "Notes" button on every patient chart (``menu_section="Patient"`` with ``{patient_id}`` in the path)."""
+    return [
+        PortalPage(path="patients/{patient_id:uuid}/notes", title="Notes", handler=NotesPage, menu_section="Patient")
+    ]
 
 
 @hookimpl

@@ -1,0 +1,70 @@
+"""The portal's kernel in a real browser: the login form's accessibility at desktop and tablet widths,
+keyboard order, the CSP enforced, and the automatic logoff after inactivity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.async_api import Page, expect
+
+from core.testing.browser import LiveServer, Screenshot
+from core.testing.fixtures import Org
+from tests.portal.accessibility import accessibility_problems
+
+WIDTHS = {"desktop": (1280, 800), "tablet": (768, 1024)}
+
+
+async def _log_in(page: Page, server: LiveServer, org: Org) -> None:
+    await page.goto(f"{server.url}/portal/login")
+    await page.get_by_label("Organization (its short name)").fill(org.slug)
+    await page.get_by_label("E-mail").fill(org.email)
+    await page.get_by_label("Password").fill(org.password)
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Log in").click()
+
+
+async def test_the_login_page_is_accessible_at_desktop_and_tablet_widths(
+    live_server: LiveServer, page: Page, screenshot: Screenshot
+) -> None:
+    for name, (width, height) in WIDTHS.items():
+        await page.set_viewport_size({"width": width, "height": height})
+        answer = await page.goto(f"{live_server.url}/portal/login")
+        assert answer is not None
+        assert answer.status == 200
+        assert await accessibility_problems(page) == {}, name
+        await screenshot(page, f"login-{name}")
+    # keyboard: the first Tab reaches the skip link, which moves focus to the main content
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("Organization (its short name)")).to_be_focused()
+
+
+async def test_the_browser_enforces_the_csp(live_server: LiveServer, page: Page) -> None:
+    await page.goto(f"{live_server.url}/portal/login")
+    ran = await page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = 'window.injected = true';"
+        " document.body.appendChild(s); return window.injected === true; }"
+    )
+    assert ran is False
+    assert await page.evaluate("() => typeof window.htmx") == "object"  # the site's own scripts do run
+
+
+async def test_an_idle_page_logs_itself_off(
+    live_server: LiveServer, page: Page, org: Org, settings: Any, screenshot: Screenshot
+) -> None:
+    await page.clock.install()
+    await _log_in(page, live_server, org)
+    await expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    idle = settings.portal_idle_timeout_seconds
+    await page.clock.run_for((idle - 30) * 1000)
+    await expect(page.locator("#idle-note")).to_contain_text("Logging off in")
+    await screenshot(page, "idle-warning")
+    async with page.expect_navigation(url="**/portal/login?ended=idle"):
+        await page.clock.run_for(40 * 1000)
+    await expect(page.get_by_text("logged off after a period of inactivity")).to_be_visible()
+    await screenshot(page, "logged-off")
+    # the server ended the session too: a page behind the login sends the browser back to the form
+    await page.goto(f"{live_server.url}/portal/mfa")
+    assert page.url.startswith(f"{live_server.url}/portal/login")
