@@ -22,7 +22,7 @@ from core.auth.passwords import hash_password
 from core.auth.permissions import Permission, Role
 from core.auth.schemas import UserOut
 from core.auth.secrets import new_secret
-from core.auth.user_tokens import INVITE, Holder, TokenRefusedError, email_link, holder, redeem, tenant_of
+from core.auth.user_tokens import INVITE, Holder, TokenRefusedError, email_link, holder, redeem_link, tenant_of
 from core.auth.users import USER_COLUMNS, user_out
 from core.db.tenant import tenant_transaction
 from core.http.context import RequestContext, provide_context, request_origin
@@ -153,21 +153,15 @@ async def inspect_invitation(data: LinkToken) -> InvitationOut:
 async def accept_invitation(data: InvitationAccept, request: Request[Any, Any, Any]) -> Activated:
     """The user becomes active with a verified address and can log in; the link is used up."""
     ip, request_id = request_origin(request)
-    try:
-        tenant_id, _, _ = tenant_of(data.token, INVITE)
-        async with tenant_transaction(tenant_id) as tx:
-            found = await holder(tx, data.token, INVITE, lock=True)
-            await redeem(
-                tx,
-                found,
-                action="user.invitation_accepted",
-                ip=ip,
-                request_id=request_id,
-                password_hash=hash_password(data.password),
-                full_name=data.full_name,
-            )
-    except TokenRefusedError as exc:
-        raise exc.problem() from None
+    found = await redeem_link(
+        data.token,
+        INVITE,
+        action="user.invitation_accepted",
+        ip=ip,
+        request_id=request_id,
+        password_hash=hash_password(data.password),
+        full_name=data.full_name,
+    )
     return Activated(tenant_slug=found.tenant_slug, email=found.email)
 
 

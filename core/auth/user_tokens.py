@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 
 from core.audit.service import append_event
 from core.auth.secrets import compose, digest, new_secret, parse, same_digest
-from core.db.tenant import ACTIVE_STATUSES, Tx
+from core.db.tenant import ACTIVE_STATUSES, Tx, tenant_transaction
 from core.http.context import RequestContext
 from core.http.problems import problem
 from core.jobs.context import system_principal
@@ -141,6 +141,36 @@ async def redeem(
         request_id=request_id,
         details={"token_id": str(found.token_id)},
     )
+
+
+async def redeem_link(
+    token: str,
+    purpose: Purpose,
+    *,
+    action: str,
+    ip: str | None,
+    request_id: str | None,
+    password_hash: str | None = None,
+    full_name: str | None = None,
+) -> Holder:
+    """Find, check and use an e-mailed link in its tenant's transaction; raises the link's problem (404, 409,
+    410, 403) when it cannot be used. Returns whose link it was."""
+    try:
+        tenant_id, _, _ = tenant_of(token, purpose)
+        async with tenant_transaction(tenant_id) as tx:
+            found = await holder(tx, token, purpose, lock=True)
+            await redeem(
+                tx,
+                found,
+                action=action,
+                ip=ip,
+                request_id=request_id,
+                password_hash=password_hash,
+                full_name=full_name,
+            )
+    except TokenRefusedError as exc:
+        raise exc.problem() from None
+    return found
 
 
 async def issue(tx: Tx, tenant_id: UUID, user_id: UUID, purpose: Purpose) -> tuple[str, UUID, datetime]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import httpx
-from litestar import Request
+from litestar import Request, Response
 
 from core.portal.forms import humane
 from core.portal.session import PortalUser, current_user
@@ -69,16 +69,20 @@ class PortalApi:
 
     async def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """The decoded JSON answer (None for 204); raises :class:`ApiError` for any 4xx/5xx."""
-        answer = await self.response(method, path, **kwargs)
-        if answer.status_code >= 400:
-            try:
-                body = answer.json()
-            except ValueError:
-                body = {"title": answer.reason_phrase}
-            raise ApiError(answer.status_code, body if isinstance(body, dict) else {"title": str(body)})
+        answer = _checked(await self.response(method, path, **kwargs))
         if answer.status_code == 204 or not answer.content:
             return None
         return answer.json()
+
+    async def download(self, path: str, params: dict[str, Any] | None = None) -> Response[bytes]:
+        """A file the API serves (report, CSV export), passed on to the browser with its type and file name.
+
+        The whole file is held in memory on the way (reports are capped by ``REPORT_MAX_ROWS``).
+        """
+        answer = _checked(await self.response("GET", path, params=params))
+        headers = {name: answer.headers[name] for name in DOWNLOAD_HEADERS if name in answer.headers}
+        media_type = answer.headers.get("content-type", "application/octet-stream")
+        return Response(content=answer.content, status_code=200, media_type=media_type, headers=headers)
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
@@ -95,6 +99,19 @@ class PortalApi:
 
     async def delete(self, path: str) -> Any:
         return await self.call("DELETE", path)
+
+
+DOWNLOAD_HEADERS = ("content-disposition", "x-export-truncated")
+
+
+def _checked(answer: httpx.Response) -> httpx.Response:
+    if answer.status_code >= 400:
+        try:
+            body = answer.json()
+        except ValueError:
+            body = {"title": answer.reason_phrase}
+        raise ApiError(answer.status_code, body if isinstance(body, dict) else {"title": str(body)})
+    return answer
 
 
 def portal_api(request: Request[Any, Any, Any], *, public: bool = False) -> PortalApi:

@@ -17,6 +17,14 @@ _MESSAGES = (
     (re.compile(r"Expected `bool`.*"), "must be yes or no"),
     (re.compile(r"Invalid enum value (.*)"), "is not one of the choices"),
     (re.compile(r"Object missing required field `(\w+)`"), "is required"),
+    (re.compile(r"Expected `(?:int|float)` > (\S+)"), "must be more than {0}"),
+    (re.compile(r"Expected `(?:int|float)` < (\S+)"), "must be less than {0}"),
+    (re.compile(r"Expected `int`, got `float`"), "must be a whole number"),
+    (re.compile(r"Expected `array` of length >= (\d+)"), "needs at least {0} entries"),
+    (re.compile(r"Expected `array` of length <= (\d+)"), "takes at most {0} entries"),
+    (re.compile(r"Expected `(?:str|int|float|bool|array|object)`, got `null`"), "is required"),
+    (re.compile(r"Invalid RFC3339 encoded date"), "must be a date (YYYY-MM-DD)"),
+    (re.compile(r"Invalid ISO8601 time"), "must be a time (HH:MM)"),
 )
 
 
@@ -26,7 +34,7 @@ def humane(message: str) -> str:
         found = pattern.search(message)
         if found:
             return text.format(*found.groups())
-    return message
+    return message.replace("``", "")
 
 
 async def form_fields(request: Request[Any, Any, Any]) -> dict[str, str]:

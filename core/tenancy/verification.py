@@ -10,8 +10,8 @@ from litestar import Request, post
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from core.audit.service import append_event
-from core.auth.user_tokens import VERIFY_EMAIL, TokenRefusedError, holder, redeem, send_verification, tenant_of
-from core.db.tenant import ACTIVE_STATUSES, platform_transaction, tenant_transaction
+from core.auth.user_tokens import VERIFY_EMAIL, redeem_link, send_verification
+from core.db.tenant import ACTIVE_STATUSES, platform_transaction
 from core.http.context import request_origin
 
 PUBLIC_THROTTLED = {"public": True, "throttled": True}
@@ -46,13 +46,7 @@ class ResendVerification(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tru
 async def verify_email(data: LinkToken, request: Request[Any, Any, Any]) -> Activated:
     """Activates the pending user the link was sent to. Unknown or altered token 404, used 409, expired 410."""
     ip, request_id = request_origin(request)
-    try:
-        tenant_id, _, _ = tenant_of(data.token, VERIFY_EMAIL)
-        async with tenant_transaction(tenant_id) as tx:
-            found = await holder(tx, data.token, VERIFY_EMAIL, lock=True)
-            await redeem(tx, found, action="user.email_verified", ip=ip, request_id=request_id)
-    except TokenRefusedError as exc:
-        raise exc.problem() from None
+    found = await redeem_link(data.token, VERIFY_EMAIL, action="user.email_verified", ip=ip, request_id=request_id)
     return Activated(tenant_slug=found.tenant_slug, email=found.email)
 
 

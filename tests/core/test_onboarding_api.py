@@ -26,8 +26,9 @@ from core.auth import login as login_flow
 from core.auth.schemas import TokenRequest
 from core.testing.fixtures import run_queued_jobs
 from tests.conftest import PASSWORD, Org, add_user, login, sign_up
-from tests.notifications.conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer
-from tests.notifications.conftest import smtp_server as smtp_server  # the fixture, re-exported for pytest
+from tests.notifications.conftest import SmtpServer
+from tests.notifications.conftest import platform_smtp as platform_smtp  # fixtures, re-exported for pytest
+from tests.notifications.conftest import smtp_server as smtp_server
 from tests.notifications.helpers import configure_email
 
 Client = AsyncTestClient[Any]
@@ -58,18 +59,6 @@ def link_in(mail: Message, page: str) -> str:
     found = re.search(rf"(\S+/portal/{page}/)(\S+)", body_of(mail))
     assert found is not None, body_of(mail)
     return found.group(2)
-
-
-@pytest.fixture
-def platform_smtp(monkeypatch: pytest.MonkeyPatch, settings: Any, smtp_server: SmtpServer) -> SmtpServer:
-    """The platform's account sender (``PLATFORM_SMTP_URL``) pointed at the test SMTP server, for the worker."""
-    url = (
-        f"smtp://{SMTP_USER}:{SMTP_PASSWORD}@{smtp_server.host}:{smtp_server.port}"
-        "?from=no-reply@carecoord.test&security=none"
-    )
-    patched = msgspec.structs.replace(settings, platform_smtp_url=url)
-    monkeypatch.setattr("core.notifications.delivery.get_settings", lambda: patched)
-    return smtp_server
 
 
 async def pending_signup(client: Client) -> Org:

@@ -90,6 +90,19 @@ def smtp_server() -> Iterator[SmtpServer]:
         controller.stop()
 
 
+@pytest.fixture
+def platform_smtp(monkeypatch: pytest.MonkeyPatch, settings: Any, smtp_server: SmtpServer) -> SmtpServer:
+    """The platform's account sender (``PLATFORM_SMTP_URL``) pointed at the test SMTP server, for the worker:
+    account e-mails of organizations without an e-mail channel of their own go there."""
+    url = (
+        f"smtp://{SMTP_USER}:{SMTP_PASSWORD}@{smtp_server.host}:{smtp_server.port}"
+        "?from=no-reply@carecoord.test&security=none"
+    )
+    patched = msgspec.structs.replace(settings, platform_smtp_url=url)
+    monkeypatch.setattr("core.notifications.delivery.get_settings", lambda: patched)
+    return smtp_server
+
+
 @dataclass
 class ProviderRequest:
     path: str

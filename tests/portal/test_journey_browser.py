@@ -24,10 +24,11 @@ from playwright.async_api import Browser, Page, expect
 
 from core.testing.browser import LiveServer, Screenshot
 from core.testing.fixtures import run_queued_jobs
-from tests.core.test_onboarding_api import platform_smtp as platform_smtp  # the fixture, re-exported
 from tests.notifications.conftest import SmtpServer
+from tests.notifications.conftest import platform_smtp as platform_smtp  # the fixture, re-exported
 from tests.notifications.conftest import smtp_server as smtp_server  # the fixture, re-exported
 from tests.portal.accessibility import accessibility_problems
+from tests.portal.steps import log_in
 
 PASSWORD = "a long and careful passphrase"
 SEND = "notifications.send"
@@ -76,14 +77,6 @@ async def _enrol_mfa(page: Page, screenshot: Screenshot, name: str) -> None:
     await _submit(page, "Confirm")
 
 
-async def _log_in(page: Page, server: LiveServer, slug: str, email: str) -> None:
-    await page.goto(f"{server.url}/portal/login")
-    await page.get_by_label("Organization (its short name)").fill(slug)
-    await page.get_by_label("E-mail").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await _submit(page, "Log in")
-
-
 async def test_an_organization_signs_up_and_its_coordinator_sends_a_referral(
     live_server: LiveServer,
     browser: Browser,
@@ -125,7 +118,7 @@ async def test_an_organization_signs_up_and_its_coordinator_sends_a_referral(
     await screenshot(page, "04-confirmed")
 
     # 3. first login: MFA enrolment with the QR code, then the guided setup
-    await _log_in(page, live_server, slug, owner_email)
+    await log_in(page, live_server, slug, owner_email, PASSWORD)
     await _enrol_mfa(page, screenshot, "05-owner")
     await expect(page).to_have_url(re.compile(r"/portal/setup"))
     await _check(page, screenshot, "06-setup")
@@ -158,7 +151,7 @@ async def test_an_organization_signs_up_and_its_coordinator_sends_a_referral(
         await coordinator.get_by_label("Password again").fill(PASSWORD)
         await _submit(coordinator, "Accept the invitation")
         await expect(coordinator.get_by_role("heading", level=1)).to_have_text("You can log in now")
-        await _log_in(coordinator, live_server, slug, coordinator_email)
+        await log_in(coordinator, live_server, slug, coordinator_email, PASSWORD)
         await _enrol_mfa(coordinator, screenshot, "11-coordinator")
         await _coordinator_sends_a_referral(coordinator, live_server, screenshot)
     finally:

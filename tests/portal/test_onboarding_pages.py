@@ -16,32 +16,19 @@ from email.message import Message
 from typing import Any
 
 import asyncpg
-import msgspec
 import pyotp
-import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from core.testing.fixtures import run_queued_jobs
 from core.testing.portal import csrf_of, portal_login, submit
 from tests.conftest import PASSWORD, Org, sign_up
-from tests.notifications.conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer
-from tests.notifications.conftest import smtp_server as smtp_server  # the fixture, re-exported for pytest
+from tests.notifications.conftest import SmtpServer
+from tests.notifications.conftest import platform_smtp as platform_smtp  # fixtures, re-exported for pytest
+from tests.notifications.conftest import smtp_server as smtp_server
 
 Client = AsyncTestClient[Any]
 SEND = "notifications.send"
-
-
-@pytest.fixture
-def platform_mail(monkeypatch: pytest.MonkeyPatch, settings: Any, smtp_server: SmtpServer) -> SmtpServer:
-    """Account e-mails of organizations without a channel of their own go through the platform's sender: here."""
-    url = (
-        f"smtp://{SMTP_USER}:{SMTP_PASSWORD}@{smtp_server.host}:{smtp_server.port}"
-        "?from=accounts@carecoord.test&security=none"
-    )
-    patched = msgspec.structs.replace(settings, platform_smtp_url=url)
-    monkeypatch.setattr("core.notifications.delivery.get_settings", lambda: patched)
-    return smtp_server
 
 
 def _text(mail: Message) -> str:
@@ -138,7 +125,7 @@ async def test_sign_up_confirm_enrol_mfa_set_up_and_invite_through_the_pages(
     make_portal: Callable[[], Client],
     owner_db: asyncpg.Connection,
     app_loop: Callable[..., Any],
-    platform_mail: SmtpServer,
+    platform_smtp: SmtpServer,
     settings: Any,
 ) -> None:
     # Step 1: a plan, from the catalogue, as radio cards in a fieldset.
@@ -172,7 +159,7 @@ async def test_sign_up_confirm_enrol_mfa_set_up_and_invite_through_the_pages(
 
     # The e-mailed link opens a page with a button; only the button's POST uses the token.
     org = await org_of(owner_db, slug, email)
-    [mail] = await delivered(app_loop, owner_db, org, platform_mail, email)
+    [mail] = await delivered(app_loop, owner_db, org, platform_smtp, email)
     token = link_token(mail, "verify-email")
     confirm_page = await portal.get(f"/portal/verify-email/{token}")
     assert confirm_page.status_code == 200
@@ -300,7 +287,7 @@ async def test_sign_up_confirm_enrol_mfa_set_up_and_invite_through_the_pages(
     assert (event["actor_type"], event["actor_id"], event["resource_id"]) == ("user", org.owner_id, org.tenant_id)
 
     # The invitation, accepted through its pages.
-    [invitation] = await delivered(app_loop, owner_db, org, platform_mail, casey)
+    [invitation] = await delivered(app_loop, owner_db, org, platform_smtp, casey)
     invite_token = link_token(invitation, "invitations")
     invitee = make_portal()
     offer = await invitee.get(f"/portal/invitations/{invite_token}")
@@ -408,12 +395,12 @@ async def test_asking_for_a_new_link_answers_the_same_whoever_asks(portal: Clien
 
 
 async def test_used_expired_and_tampered_links_get_clear_pages(
-    portal: Client, owner_db: asyncpg.Connection, app_loop: Callable[..., Any], platform_mail: SmtpServer
+    portal: Client, owner_db: asyncpg.Connection, app_loop: Callable[..., Any], platform_smtp: SmtpServer
 ) -> None:
     slug = f"links-{secrets.token_hex(4)}"
     assert (await sign_up_through_the_form(portal, slug)).status_code == 303
     org = await org_of(owner_db, slug, f"olive@{slug}.example")
-    [mail] = await delivered(app_loop, owner_db, org, platform_mail, org.email)
+    [mail] = await delivered(app_loop, owner_db, org, platform_smtp, org.email)
     token = link_token(mail, "verify-email")
     page = await portal.get(f"/portal/verify-email/{token}")
     csrf = {"_csrf_token": csrf_of(page.text)}
@@ -455,14 +442,14 @@ async def test_expired_and_used_invitations(
     client: Client,
     owner_db: asyncpg.Connection,
     app_loop: Callable[..., Any],
-    platform_mail: SmtpServer,
+    platform_smtp: SmtpServer,
 ) -> None:
     email = f"dana-{secrets.token_hex(3)}@{org.slug}.example"
     response = await client.post(
         "/api/v1/users/invitations", headers=org.headers, json={"email": email, "role": "viewer"}
     )
     assert response.status_code == 201, response.text
-    [mail] = await delivered(app_loop, owner_db, org, platform_mail, email)
+    [mail] = await delivered(app_loop, owner_db, org, platform_smtp, email)
     token = link_token(mail, "invitations")
     page = await portal.get(f"/portal/invitations/{token}")
     assert page.status_code == 200

@@ -10,17 +10,9 @@ from playwright.async_api import Page, expect
 from core.testing.browser import LiveServer, Screenshot
 from core.testing.fixtures import Org
 from tests.portal.accessibility import accessibility_problems
+from tests.portal.steps import log_in
 
 WIDTHS = {"desktop": (1280, 800), "tablet": (768, 1024)}
-
-
-async def _log_in(page: Page, server: LiveServer, org: Org) -> None:
-    await page.goto(f"{server.url}/portal/login")
-    await page.get_by_label("Organization (its short name)").fill(org.slug)
-    await page.get_by_label("E-mail").fill(org.email)
-    await page.get_by_label("Password").fill(org.password)
-    async with page.expect_navigation():
-        await page.get_by_role("button", name="Log in").click()
 
 
 async def test_the_login_page_is_accessible_at_desktop_and_tablet_widths(
@@ -55,7 +47,7 @@ async def test_an_idle_page_logs_itself_off(
     live_server: LiveServer, page: Page, org: Org, settings: Any, screenshot: Screenshot
 ) -> None:
     await page.clock.install()
-    await _log_in(page, live_server, org)
+    await log_in(page, live_server, org.slug, org.email, org.password)
     await expect(page.get_by_role("button", name="Log out")).to_be_visible()
     idle = settings.portal_idle_timeout_seconds
     await page.clock.run_for((idle - 30) * 1000)

@@ -13,6 +13,7 @@ from playwright.async_api import Page, expect
 from core.testing.browser import LiveServer, Screenshot
 from core.testing.fixtures import Org, create_patient, enable_module, run_queued_jobs
 from tests.portal.accessibility import accessibility_problems
+from tests.portal.steps import log_in
 
 MODULES = ("referrals", "insurance", "reminders", "metrics")
 
@@ -24,20 +25,11 @@ async def _ready(client: Any, org: Org, owner_db: Any) -> None:
     await owner_db.execute("update tenants set setup_completed_at = now() where id = $1", org.tenant_id)
 
 
-async def _log_in(page: Page, server: LiveServer, org: Org) -> None:
-    await page.goto(f"{server.url}/portal/login")
-    await page.get_by_label("Organization (its short name)").fill(org.slug)
-    await page.get_by_label("E-mail").fill(org.email)
-    await page.get_by_label("Password").fill(org.password)
-    async with page.expect_navigation():
-        await page.get_by_role("button", name="Log in").click()
-
-
 async def test_every_menu_page_opens_and_is_accessible(
     client: Any, org: Org, owner_db: Any, live_server: LiveServer, page: Page, screenshot: Screenshot
 ) -> None:
     await _ready(client, org, owner_db)
-    await _log_in(page, live_server, org)
+    await log_in(page, live_server, org.slug, org.email, org.password)
     links = page.get_by_role("navigation", name="Main").get_by_role("link")
     targets = [str(await link.get_attribute("href")) for link in await links.all()]
     expected = {"/portal/", "/portal/patients", "/portal/referrals/board", "/portal/insurance/prior-auths"}
@@ -66,7 +58,7 @@ async def test_a_settings_form_shows_the_servers_message_next_to_the_field(
     client: Any, org: Org, owner_db: Any, live_server: LiveServer, page: Page, screenshot: Screenshot
 ) -> None:
     await _ready(client, org, owner_db)
-    await _log_in(page, live_server, org)
+    await log_in(page, live_server, org.slug, org.email, org.password)
     await page.goto(f"{live_server.url}/portal/admin/modules/referrals")
     calendar = page.locator("#f-calendar")
     await calendar.fill('{"mon": ["18:00-09:00"]}')
@@ -91,7 +83,7 @@ async def test_a_report_page_follows_the_build_to_the_download(
     screenshot: Screenshot,
 ) -> None:
     await _ready(client, org, owner_db)
-    await _log_in(page, live_server, org)
+    await log_in(page, live_server, org.slug, org.email, org.password)
     await page.goto(f"{live_server.url}/portal/metrics/reports/appointments_by_status_per_day")
     await page.get_by_label("File format").select_option("csv")
     async with page.expect_navigation():

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from core.platform import DEMO_EMAIL, DEMO_PASSWORD, DEMO_SLUG
+from core.testing.portal import csrf_of
 from tests.workers.conftest import wait_for
 
 
@@ -93,6 +94,17 @@ async def test_dev_serves_and_runs_jobs_end_to_end_then_stops_cleanly(tmp_path: 
             board = await http.get("/api/v1/metrics/dashboard", headers={"Authorization": f"Bearer {token}"})
         assert board.status_code == 200, board.text
         assert {card["module"] for card in board.json()["items"]} == {"metrics", "referrals", "insurance", "reminders"}
+        # and its owner logs into the web portal over plain HTTP (dev's cookies are not Secure-only)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as browser:
+            form = await browser.get("/portal/login")
+            fields = {"tenant": DEMO_SLUG, "email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+            answer = await browser.post("/portal/login", data={**fields, "_csrf_token": csrf_of(form.text)})
+            assert answer.status_code == 303, answer.text
+            assert answer.headers["location"] == "/portal/"  # the demo organization is set up already
+            worklist = await browser.get("/portal/")
+        assert worklist.status_code == 200, worklist.text
+        assert "Demo Community Clinic" in worklist.text
+        assert "Referral board" in worklist.text  # the demo's modules are in the menu
     finally:
         dev.send_signal(signal.SIGINT)
         started = time.monotonic()

@@ -34,9 +34,6 @@ FINISHED = frozenset({"done", "failed", "expired"})
 LABELS = {"start": "From", "end": "To (included)", "time_zone": "Time zone", "practitioner_id": "Practitioner"}
 PARAM_ORDER = ("start", "end", "time_zone", "practitioner_id", "status", "priority")
 FORMATS = {"csv": "CSV (spreadsheet text)", "xlsx": "Excel workbook (with chart)", "pdf": "PDF (with chart)"}
-FORWARDED = ("content-type", "content-disposition")
-
-
 @dataclass(frozen=True)
 class ParamField:
     name: str
@@ -176,17 +173,4 @@ class ReportPages(Controller):
 
     @get("/reports/runs/{run_id:uuid}/file", name="metrics-report-file")
     async def download(self, request: Request[Any, Any, Any], run_id: UUID) -> Response[bytes]:
-        answer = await portal_api(request).response("GET", f"{RUNS}/{run_id}/file")
-        if answer.status_code != 200:
-            try:
-                body = answer.json()
-            except ValueError:
-                body = {"title": answer.reason_phrase}
-            raise ApiError(answer.status_code, body if isinstance(body, dict) else {})
-        headers = {name: answer.headers[name] for name in FORWARDED if name in answer.headers}
-        return Response(
-            content=answer.content,
-            status_code=200,
-            media_type=headers.pop("content-type", "application/octet-stream"),
-            headers=headers,
-        )
+        return await portal_api(request).download(f"{RUNS}/{run_id}/file")

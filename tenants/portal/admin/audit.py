@@ -20,7 +20,6 @@ from tenants.portal.admin.common import portal_user, requires
 
 GUARDS = [requires("audit:read")]
 PAGE_SIZE = 50
-PASSED_HEADERS = ("content-disposition", "x-export-truncated")
 FILTERS = ("action", "resource_type", "actor_id", "from", "to")
 
 
@@ -114,20 +113,7 @@ async def audit_export(
     query, errors = api_filters(request, given)
     if errors:
         raise ApiError(400, {"title": "Bad Request", "detail": " ".join(errors.values())})
-    answer = await portal_api(request).response("GET", "/api/v1/audit-events/export", params=query)
-    if answer.status_code >= 400:
-        try:
-            body = answer.json()
-        except ValueError:
-            body = {"title": answer.reason_phrase}
-        raise ApiError(answer.status_code, body if isinstance(body, dict) else {})
-    headers = {name: answer.headers[name] for name in PASSED_HEADERS if name in answer.headers}
-    return Response(
-        content=answer.content,
-        status_code=200,
-        media_type=answer.headers.get("content-type", "text/csv; charset=utf-8"),
-        headers=headers,
-    )
+    return await portal_api(request).download("/api/v1/audit-events/export", query)
 
 
 AUDIT_PAGES = [audit_page, audit_export]

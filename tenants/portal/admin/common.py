@@ -11,34 +11,12 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
 from core.portal.api import ApiError
-from core.portal.forms import humane
 from core.portal.session import PortalUser, current_user
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 """A module's or channel's name as it may appear in an address."""
 CHECK_FIELDS = "Some of the values need your attention."
 FORM_REFUSALS = (400, 403, 409, 422)
-
-_MORE_MESSAGES = (
-    (re.compile(r"Expected `(?:int|float)` > (\S+)"), "must be more than {0}"),
-    (re.compile(r"Expected `(?:int|float)` < (\S+)"), "must be less than {0}"),
-    (re.compile(r"Expected `int`, got `float`"), "must be a whole number"),
-    (re.compile(r"Expected `array` of length >= (\d+)"), "needs at least {0} entries"),
-    (re.compile(r"Expected `array` of length <= (\d+)"), "takes at most {0} entries"),
-    (re.compile(r"Expected `(?:str|int|float|bool|array|object)`, got `null`"), "is required"),
-    (re.compile(r"Invalid RFC3339 encoded date"), "must be a date (YYYY-MM-DD)"),
-    (re.compile(r"Invalid ISO8601 time"), "must be a time (HH:MM)"),
-)
-
-
-def explain(message: str) -> str:
-    """An API validation message in plain words (core's :func:`humane`, plus a few more of msgspec's)."""
-    for pattern, text in _MORE_MESSAGES:
-        found = pattern.search(message)
-        if found:
-            return text.format(*found.groups())
-    return humane(message).replace("``", "")
-
 
 def requires(permission: str) -> Any:
     """Guard: the page needs ``permission`` (the API checks it again on every call); else the 403 page."""
@@ -72,7 +50,7 @@ def refusal(exc: ApiError, allowed: tuple[int, ...] = FORM_REFUSALS) -> ApiError
 
 def field_messages(exc: ApiError) -> dict[str, str]:
     """``{field: message}`` of a refusal, in plain words (the last part of a dotted path names the field)."""
-    return {name: explain(message) for name, message in exc.field_errors().items()}
+    return exc.field_errors()  # already in plain words (core.portal.forms.humane)
 
 
 def flash(done: str | None, messages: dict[str, str]) -> str | None:

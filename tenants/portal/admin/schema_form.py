@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from core.portal.api import ApiError
-from tenants.portal.admin.common import explain
+from core.portal.forms import humane
 
 Kind = Literal["text", "date", "integer", "number", "boolean", "tristate", "choice", "list", "json"]
 SIMPLE_ITEMS = ("text", "date", "integer", "number", "choice")
@@ -306,7 +306,7 @@ def api_errors(exc: ApiError, fields: list[SchemaField], prefix: str) -> tuple[d
         if not isinstance(error, dict):
             continue
         key = str(error.get("field") or error.get("key") or "")
-        message = explain(str(error.get("message") or "is not valid"))
+        message = humane(str(error.get("message") or "is not valid"))
         path = key.removeprefix("$.").removeprefix(prefix).lstrip(".") if key.startswith(prefix) else ""
         top = _TOP.match(path)
         if top is None or top.group(1) not in names:
