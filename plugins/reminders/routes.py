@@ -105,6 +105,31 @@ async def appointment_touches(plugin: PluginContext, appointment_id: UUID) -> li
     return touches
 
 
+@get("/touches", guards=[requires_permission(READ)], summary="The reminder touches of several appointments")
+async def touches_of_appointments(
+    plugin: PluginContext,
+    appointment_ids: Annotated[
+        list[UUID], Parameter(min_items=1, max_items=200, description="repeat appointment_ids= (up to 200)")
+    ],
+) -> list[Touch]:
+    """One read for a day view: the touches of every appointment named (unknown or foreign ids have none),
+    audited once with the appointments and their patients."""
+    rows = await plugin.tx.fetch(
+        "select a.id, a.patient_id from appointments a join patients p on p.id = a.patient_id "
+        "where a.id = any($1::uuid[]) and p.deleted_at is null",
+        appointment_ids,
+    )
+    found = [r["id"] for r in rows]
+    touches = await _touches(plugin, "kind = 'appointment' and subject_id = any($1::uuid[])", found) if found else []
+    await plugin.audit(
+        "reminders.touches.read",
+        "appointment",
+        None,
+        {"ids": [str(i) for i in found], "patient_ids": sorted({str(r["patient_id"]) for r in rows})},
+    )
+    return touches
+
+
 @get(
     "/patients/{patient_id:uuid}/deliveries",
     guards=[requires_permission(READ)],
@@ -270,6 +295,7 @@ async def remove_screening(plugin: PluginContext, patient_id: UUID, screening_id
 ROUTES = [
     read_rules,
     appointment_touches,
+    touches_of_appointments,
     appointment_confirmation,
     patient_deliveries,
     resend_touch,

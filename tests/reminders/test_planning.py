@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from core.testing.fixtures import enable_module
@@ -170,3 +172,38 @@ async def test_the_sweep_plans_appointments_booked_before_the_module_was_on(
     assert await touches(client, org, far["id"]) == []  # beyond the 4-day horizon: the next sweeps plan it
     assert await run_periodic(app_loop, org) == "done"
     assert len(await touches(client, org, near["id"])) == 3  # planning again adds nothing
+
+
+async def test_the_touches_of_several_appointments_come_in_one_audited_read(
+    client: Any, reminding: Any, other_org: Any, owner_db: Any
+) -> None:
+    first = await new_patient(client, reminding)
+    second = await new_patient(client, reminding)
+    start = datetime(2030, 6, 12, 15, 0, tzinfo=UTC)
+    one = await book(client, reminding, first["id"], start)
+    two = await book(client, reminding, second["id"], start + timedelta(hours=1))
+    await enable_module(client, other_org, "reminders")
+    theirs = await book(client, other_org, (await new_patient(client, other_org))["id"], start)
+    answer = await client.get(
+        "/api/v1/reminders/touches",
+        headers=reminding.headers,
+        params={"appointment_ids": [one["id"], two["id"], theirs["id"], str(uuid4())]},
+    )
+    assert answer.status_code == 200, answer.text
+    together = answer.json()
+    one_by_one = await touches(client, reminding, one["id"]) + await touches(client, reminding, two["id"])
+    assert sorted(t["id"] for t in together) == sorted(t["id"] for t in one_by_one)  # none of theirs
+    assert {t["subject_id"] for t in together} == {one["id"], two["id"]}
+    audited = await owner_db.fetchval(
+        "select details from audit_events where tenant_id = $1 and action = 'reminders.touches.read' "
+        "and resource_id is null order by seq desc limit 1",
+        reminding.tenant_id,
+    )
+    details = json.loads(audited) if isinstance(audited, str) else audited
+    assert sorted(details["ids"]) == sorted([one["id"], two["id"]])
+    too_many = await client.get(
+        "/api/v1/reminders/touches",
+        headers=reminding.headers,
+        params={"appointment_ids": [str(uuid4()) for _ in range(201)]},
+    )
+    assert too_many.status_code == 400

@@ -21,6 +21,8 @@ from core.portal.rendering import render
 from core.portal.session import PortalUser, current_user
 
 DAY_LIMIT = 500
+TOUCHES_PER_READ = 200
+"""``GET /api/v1/reminders/touches`` takes up to this many appointment ids."""
 SENT = frozenset({"sent", "sending"})
 STATUS = {
     "confirmed": ("Confirmed", "ok"),
@@ -94,7 +96,13 @@ class DayPages(Controller):
         day = day or today_in(user.time_zone)
         page = await api.get("/api/v1/appointments", {"day": day.isoformat(), "limit": DAY_LIMIT})
         appointments = page["items"]
-        touches = await read_each(api, (f"/api/v1/reminders/appointments/{a['id']}/touches" for a in appointments))
+        touches: dict[str, list[Any]] = {}
+        ids = [a["id"] for a in appointments]
+        for start in range(0, len(ids), TOUCHES_PER_READ):  # one read per 200 appointments, not one each
+            chunk = ids[start : start + TOUCHES_PER_READ]
+            found = await api.get("/api/v1/reminders/touches", {"appointment_ids": chunk})
+            for touch in found:
+                touches.setdefault(str(touch["subject_id"]), []).append(touch)
         patients = await patient_names(api, {a["patient_id"] for a in appointments})
         practitioners = await read_each(
             api,
@@ -104,7 +112,7 @@ class DayPages(Controller):
         for appointment in appointments:
             state = reminder_state(
                 appointment,
-                touches.get(f"/api/v1/reminders/appointments/{appointment['id']}/touches") or [],
+                touches.get(str(appointment["id"]), []),
                 user.time_zone,
             )
             practitioner = practitioners.get(f"/api/v1/directory/practitioners/{appointment['practitioner_id']}")
