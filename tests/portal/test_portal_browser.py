@@ -60,3 +60,37 @@ async def test_an_idle_page_logs_itself_off(
     # the server ended the session too: a page behind the login sends the browser back to the form
     await page.goto(f"{live_server.url}/portal/mfa")
     assert page.url.startswith(f"{live_server.url}/portal/login")
+
+
+async def test_a_user_logs_in_and_moves_around_with_the_keyboard_only(
+    live_server: LiveServer, page: Page, org: Org, owner_db: Any, screenshot: Screenshot
+) -> None:
+    await owner_db.execute("update tenants set setup_completed_at = now() where id = $1", org.tenant_id)
+    await page.goto(f"{live_server.url}/portal/login")
+    await page.keyboard.press("Tab")  # the skip link
+    await page.keyboard.press("Tab")  # the brand link in the header
+    for value in (org.slug, org.email, org.password):
+        await page.keyboard.press("Tab")
+        await page.keyboard.type(value)
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")  # submits the form from the password field
+    await expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert page.url.rstrip("/").endswith("/portal")
+    # Tab order: skip link, header links and the logout button, then the menu; Enter opens the link
+    for _ in range(12):
+        await page.keyboard.press("Tab")
+        focused = await page.evaluate("() => document.activeElement.textContent.trim()")
+        if focused == "Patients":
+            break
+    else:
+        raise AssertionError("Tab never reached the Patients link of the menu")
+    await screenshot(page, "menu-focus")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Patients")
+    # the focus ring is the portal's own, thick and high-contrast (not the browser's thin default)
+    await page.keyboard.press("Tab")
+    ring = await page.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement); return [s.outlineWidth, s.outlineColor]; }"
+    )
+    assert ring == ["3px", "rgb(27, 31, 36)"], ring

@@ -6,11 +6,13 @@ import json
 import secrets
 from typing import Any
 
+import msgspec
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
+from core.app import create_app
 from core.testing.fixtures import PASSWORD, Org
-from core.testing.portal import csrf_of, portal_login
+from core.testing.portal import BASE_URL, csrf_of, portal_login
 
 
 async def test_login_sets_a_secure_httponly_session_cookie_and_lands_on_the_worklist(
@@ -193,3 +195,19 @@ async def test_a_pending_owner_is_told_to_confirm_the_email_and_offered_a_new_li
     assert right.status_code == 401
     assert "Confirm your e-mail address first" in right.text
     assert f"/portal/signup/sent?org={slug}" in right.text
+
+
+async def test_portal_logins_share_the_login_rate_limit_and_get_a_page_saying_so(
+    settings: Any, client: AsyncTestClient[Any], org: Org
+) -> None:
+    strict = msgspec.structs.replace(
+        settings, login_rate_limit_per_minute=2, rate_limit_namespace=f"carecoord-rate-limit-{secrets.token_hex(6)}"
+    )
+    limited: AsyncTestClient[Any] = AsyncTestClient(app=create_app(strict), base_url=BASE_URL)
+    limited.blocking_portal = client.blocking_portal
+    for _ in range(2):
+        assert (await portal_login(limited, org.slug, org.email, "wrong password, again")).status_code == 401
+    refused = await portal_login(limited, org.slug, org.email, org.password)
+    assert refused.status_code == 429
+    assert "text/html" in refused.headers["content-type"]
+    assert "Too many attempts" in refused.text
