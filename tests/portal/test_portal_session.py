@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from typing import Any
 
@@ -11,8 +12,8 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from core.app import create_app
-from core.testing.fixtures import PASSWORD, Org
-from core.testing.portal import BASE_URL, csrf_of, portal_login
+from core.testing.fixtures import PASSWORD, Org, create_patient
+from core.testing.portal import BASE_URL, csrf_of, portal_login, submit
 
 
 async def test_login_sets_a_secure_httponly_session_cookie_and_lands_on_the_worklist(
@@ -211,3 +212,17 @@ async def test_portal_logins_share_the_login_rate_limit_and_get_a_page_saying_so
     assert refused.status_code == 429
     assert "text/html" in refused.headers["content-type"]
     assert "Too many attempts" in refused.text
+
+
+async def test_a_patient_search_leaves_the_name_out_of_every_log(
+    portal: AsyncTestClient[Any], client: AsyncTestClient[Any], org: Org, capfd: Any, caplog: Any
+) -> None:
+    """The portal's in-process API call carries the search in its query string: httpx must not log it."""
+    caplog.set_level(logging.DEBUG)
+    await create_patient(client, org, family_name="Quillfeather")
+    await portal_login(portal, org.slug, org.email, org.password)
+    found = await submit(portal, "/portal/patients", "/portal/patients/search", {"q": "Quillfeather"})
+    assert found.status_code == 200
+    assert "Quillfeather" in found.text
+    out, err = capfd.readouterr()
+    assert "Quillfeather" not in out + err + caplog.text
