@@ -13,7 +13,6 @@ from litestar.response import Redirect
 
 from core.auth import login as login_flow
 from core.auth.schemas import TokenRequest
-from core.db.tenant import platform_transaction
 from core.http.context import request_origin
 from core.portal.api import ApiError, portal_api
 from core.portal.forms import form_fields
@@ -74,17 +73,16 @@ async def login_submit(request: Request[Any, Any, Any]) -> Any:
         inactive = "The organization's account is not active."
         return await render(request, "core/login.html", status_code=403, error=inactive, values=values)
     user = await start_session(request, tokens)
-    return Redirect(await landing_page(user), status_code=303)
+    return Redirect(await landing_page(request, user), status_code=303)
 
 
-async def landing_page(user: PortalUser) -> str:
+async def landing_page(request: Request[Any, Any, Any], user: PortalUser) -> str:
     """Where a fresh login goes: MFA enrolment, the owner's guided setup, or the worklist."""
     if user.mfa_pending:
         return "/portal/mfa"
     if user.can("tenant:manage"):
-        async with platform_transaction() as tx:
-            done = await tx.fetchval("select setup_completed_at from tenants where id = $1", user.tenant_id)
-        if done is None:
+        tenant = await portal_api(request).get("/api/v1/tenant")
+        if tenant["setup_completed_at"] is None:
             return "/portal/setup"
     return "/portal/"
 
@@ -143,7 +141,7 @@ async def mfa_verify(request: Request[Any, Any, Any]) -> Any:
             qr_svg=_qr_svg_for(fields.get("secret", ""), request),
         )
     user = await renew_tokens(request, cast(PortalUser, current_user(request)))
-    return Redirect(await landing_page(user), status_code=303)
+    return Redirect(await landing_page(request, user), status_code=303)
 
 
 def _qr_svg_for(secret: str, request: Request[Any, Any, Any]) -> str:

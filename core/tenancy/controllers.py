@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, patch, post
 from litestar.di import Provide
+from litestar.status_codes import HTTP_200_OK
 
 from core.audit.service import record
 from core.auth.guards import requires_permission
@@ -16,7 +17,7 @@ from core.http.partial import changed_fields
 from core.http.problems import problem
 from core.tenancy.plans import PLANS, Plan, TenantUsage, tenant_usage
 from core.tenancy.schemas import SignupRequest, SignupResponse, TenantOut, TenantUpdate
-from core.tenancy.service import SlugTakenError, get_tenant, sign_up, update_tenant
+from core.tenancy.service import SlugTakenError, complete_setup, get_tenant, sign_up, update_tenant
 
 
 @post("/api/v1/signup", opt={"public": True}, tags=["tenancy"], summary="Sign up an organization")
@@ -51,6 +52,20 @@ class TenantController(Controller):
     async def usage(self, ctx: RequestContext) -> TenantUsage:
         """Users counts active and pending users (not disabled ones); patients counts records not deleted."""
         return await tenant_usage(ctx.tx, ctx.tenant_id)
+
+    @post(
+        "/setup-complete",
+        guards=[requires_permission(Permission.TENANT_MANAGE)],
+        status_code=HTTP_200_OK,
+        summary="Record that the guided setup is finished",
+    )
+    async def setup_complete(self, ctx: RequestContext) -> TenantOut:
+        """Sets ``setup_completed_at`` once (audited); again, it answers the same without changing it."""
+        if await complete_setup(ctx.tx, ctx.tenant_id):
+            await record(ctx, "tenant.setup_completed", "tenant", ctx.tenant_id)
+        tenant = await get_tenant(ctx.tx, ctx.tenant_id)
+        assert tenant is not None
+        return tenant
 
     @patch("/", guards=[requires_permission(Permission.TENANT_MANAGE)], summary="Change settings")
     async def update(self, ctx: RequestContext, data: TenantUpdate) -> TenantOut:

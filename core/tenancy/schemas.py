@@ -73,6 +73,8 @@ class TenantOut(msgspec.Struct, kw_only=True):
     time_zone: str
     mfa_required: bool
     business_hours: BusinessHours
+    setup_completed_at: datetime | None = None
+    """When the owner finished the portal's guided setup; null until then."""
     created_at: datetime
 
 

@@ -13,7 +13,9 @@ from core.auth.passwords import hash_password
 from core.db.tenant import Tx
 from core.tenancy.schemas import BusinessHours, OwnerOut, SignupRequest, SignupResponse, TenantOut, TenantStatus
 
-_TENANT_COLUMNS = "id, slug, name, status, plan, time_zone, mfa_required, business_hours, created_at"
+_TENANT_COLUMNS = (
+    "id, slug, name, status, plan, time_zone, mfa_required, business_hours, setup_completed_at, created_at"
+)
 
 
 class SlugTakenError(Exception):
@@ -108,6 +110,16 @@ async def update_tenant(tx: Tx, tenant_id: UUID, changes: dict[str, Any]) -> Ten
     tenant = await get_tenant(tx, tenant_id)
     assert tenant is not None
     return tenant
+
+
+async def complete_setup(tx: Tx, tenant_id: UUID) -> bool:
+    """Mark the guided setup finished; False when it already was (the first time stands)."""
+    done = await tx.fetchval(
+        "update tenants set setup_completed_at = now(), updated_at = now() "
+        "where id = $1 and setup_completed_at is null returning setup_completed_at",
+        tenant_id,
+    )
+    return done is not None
 
 
 async def list_tenants(tx: Tx) -> list[TenantOut]:

@@ -17,9 +17,6 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
 
-from core.audit.service import append_event
-from core.db.tenant import tenant_transaction
-from core.http.context import request_origin
 from core.portal.api import ApiError, portal_api
 from core.portal.forms import drop_empty, form_fields, form_lists
 from core.portal.rendering import render
@@ -299,26 +296,7 @@ async def setup_invite_send(request: Request[Any, Any, Any]) -> Any:
 @post("/setup/finish", guards=GUARDS, status_code=303)
 async def setup_finish(request: Request[Any, Any, Any]) -> Redirect:
     """Records that the organization is set up (once, audited); the next logins go to the worklist."""
-    user = _user(request)
-    ip, request_id = request_origin(request)
-    async with tenant_transaction(user.tenant_id) as tx:
-        done = await tx.fetchval(
-            "update tenants set setup_completed_at = now(), updated_at = now() "
-            "where id = $1 and setup_completed_at is null returning setup_completed_at",
-            user.tenant_id,
-        )
-        if done is not None:
-            await append_event(
-                tx,
-                tenant_id=user.tenant_id,
-                actor_type="user",
-                actor_id=user.user_id,
-                action="tenant.setup_completed",
-                resource_type="tenant",
-                resource_id=user.tenant_id,
-                ip=ip,
-                request_id=request_id,
-            )
+    await portal_api(request).post("/api/v1/tenant/setup-complete")
     return Redirect("/portal/", status_code=303)
 
 

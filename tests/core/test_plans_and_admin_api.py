@@ -202,3 +202,22 @@ async def test_business_hours_default_to_weekdays_and_can_be_changed(client: Cli
         assert "business_hours" in response.text, response.text
     viewer = await add_user(client, org, "viewer")
     assert_problem(await client.patch("/api/v1/tenant", headers=viewer, json={"business_hours": hours}), 403)
+
+
+async def test_the_setup_is_marked_complete_once_by_whoever_manages_the_organization(
+    client: Any, org: Any, owner_db: Any
+) -> None:
+    tenant = await client.get("/api/v1/tenant", headers=org.headers)
+    assert tenant.json()["setup_completed_at"] is None
+    coordinator = await add_user(client, org, "coordinator")
+    refused = await client.post("/api/v1/tenant/setup-complete", headers=coordinator)
+    assert refused.status_code == 403
+    first = await client.post("/api/v1/tenant/setup-complete", headers=org.headers)
+    assert first.status_code == 200, first.text
+    assert first.json()["setup_completed_at"] is not None
+    again = await client.post("/api/v1/tenant/setup-complete", headers=org.headers)
+    assert again.json()["setup_completed_at"] == first.json()["setup_completed_at"]
+    events = await owner_db.fetchval(
+        "select count(*) from audit_events where tenant_id = $1 and action = 'tenant.setup_completed'", org.tenant_id
+    )
+    assert events == 1
