@@ -33,8 +33,19 @@ lint: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/carecoord migrate
 
+# The HTTP suite drives its load with wrk (Debian's package), installed here when absent.
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "== installing wrk (apt-get) =="; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+	  log="$$(mktemp)"; \
+	  if ! { $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends wrk; } >"$$log" 2>&1; then \
+	    tail -n 20 "$$log"; rm -f "$$log"; \
+	    echo "bench: could not install wrk (apt-get install -y wrk); install it and run make bench again" >&2; \
+	    exit 1; \
+	  fi; rm -f "$$log"; }
+	$(BIN)/python -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) .carecoord .pytest_cache .mypy_cache .ruff_cache

@@ -38,18 +38,18 @@ def _plugin(index: int) -> Any:
     return Plugin
 
 
-async def _timed(call: Callable[[], Awaitable[Any]]) -> float:
-    """Median microseconds per call over ROUNDS rounds of CALLS calls."""
+async def _timed(call: Callable[[], Awaitable[Any]], rounds: int = ROUNDS, calls: int = CALLS) -> float:
+    """Median microseconds per call over ``rounds`` rounds of ``calls`` calls."""
     samples = []
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         start = time.perf_counter()
-        for _ in range(CALLS):
+        for _ in range(calls):
             await call()
-        samples.append((time.perf_counter() - start) / CALLS * 1e6)
+        samples.append((time.perf_counter() - start) / calls * 1e6)
     return statistics.median(samples)
 
 
-async def _measure(count: int, tenant_id: UUID) -> dict[str, float]:
+async def _measure(count: int, tenant_id: UUID, rounds: int = ROUNDS, calls: int = CALLS) -> dict[str, float]:
     from core.auth.permissions import Permission
     from core.auth.principal import Principal
     from core.db.tenant import tenant_transaction
@@ -99,8 +99,8 @@ async def _measure(count: int, tenant_id: UUID) -> dict[str, float]:
                     pass
 
         await dispatch()  # warm the per-tenant cache
-        result = {"emit": await _timed(dispatch), "pluggy": await _timed(pluggy_call)}
-        result["savepoints"] = await _timed(savepoints) if count else 0.0
+        result = {"emit": await _timed(dispatch, rounds, calls), "pluggy": await _timed(pluggy_call, rounds, calls)}
+        result["savepoints"] = await _timed(savepoints, rounds, calls) if count else 0.0
         await tx.execute("delete from tenant_modules")
     return result
 
@@ -117,7 +117,10 @@ def main() -> None:
         started.embedded.stop()
 
 
-async def _run() -> None:
+async def measure(
+    counts: tuple[int, ...] = (0, 1, 20), rounds: int = ROUNDS, calls: int = CALLS
+) -> dict[int, dict[str, float]]:
+    """Microseconds per event (emit, pluggy, savepoints) for each plugin count, in a tenant of its own."""
     from core.db.engine import close_pool, start_pool
     from core.platform import create_tenant
     from core.tenancy.schemas import SignupRequest
@@ -127,24 +130,26 @@ async def _run() -> None:
         tenant = await create_tenant(
             SignupRequest(
                 organization_name="Bench",
-                slug=f"bench-{os.getpid()}",
+                slug=f"bench-hooks-{os.getpid()}-{time.monotonic_ns() % 1_000_000}",
                 owner_email="bench@bench.example",
                 owner_password="bench-password-123",
             )
         )
-        print("hook dispatch, microseconds per event (median of rounds), one tenant transaction")
-        print(
-            f"{'plugins':>8} {'emit':>9} {'pluggy':>9} {'savepoints':>11} {'emit/pluggy':>12} {'emit-savepoints':>16}"
-        )
-        for count in (0, 1, 20):
-            r = await _measure(count, tenant.id)
-            ratio = r["emit"] / r["pluggy"] if r["pluggy"] else float("nan")
-            print(
-                f"{count:>8} {r['emit']:>9.1f} {r['pluggy']:>9.2f} {r['savepoints']:>11.1f} {ratio:>12.1f} "
-                f"{r['emit'] - r['savepoints']:>16.1f}"
-            )
+        return {count: await _measure(count, tenant.id, rounds, calls) for count in counts}
     finally:
         await close_pool()
+
+
+async def _run() -> None:
+    results = await measure()
+    print("hook dispatch, microseconds per event (median of rounds), one tenant transaction")
+    print(f"{'plugins':>8} {'emit':>9} {'pluggy':>9} {'savepoints':>11} {'emit/pluggy':>12} {'emit-savepoints':>16}")
+    for count, r in results.items():
+        ratio = r["emit"] / r["pluggy"] if r["pluggy"] else float("nan")
+        print(
+            f"{count:>8} {r['emit']:>9.1f} {r['pluggy']:>9.2f} {r['savepoints']:>11.1f} {ratio:>12.1f} "
+            f"{r['emit'] - r['savepoints']:>16.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ async def _outbox_and_relay(tenant_id: UUID, publish: Any) -> dict[str, float]:
     return {"outbox_commit": MESSAGES / enqueue_seconds, "relay_publish": MESSAGES / relay_seconds}
 
 
-def _drain(broker: Any, queue: str) -> float:
+def _drain(broker: Any, queue: str, messages: int = MESSAGES) -> float:
     import dramatiq
 
     worker = dramatiq.Worker(broker, queues={queue}, worker_threads=THREADS)
@@ -78,7 +78,39 @@ def _drain(broker: Any, queue: str) -> float:
     broker.join(queue, timeout=600_000)
     seconds = time.perf_counter() - start
     worker.stop()
-    return MESSAGES / seconds
+    return messages / seconds
+
+
+def bare_dramatiq(broker: Any, messages: int = MESSAGES) -> tuple[float, float]:
+    """The baseline on ``broker``: enqueue rate and drain rate (one worker, THREADS threads) of a no-op actor."""
+    import dramatiq
+
+    @dramatiq.actor(queue_name="bench_noop", broker=broker)
+    def noop(n: int) -> None:
+        return None
+
+    start = time.perf_counter()
+    for i in range(messages):
+        noop.send(i)
+    enqueue = messages / (time.perf_counter() - start)
+    return enqueue, _drain(broker, "bench_noop", messages)
+
+
+def noop_drain(messages: int = MESSAGES) -> dict[str, float]:
+    """``bare_dramatiq`` on a broker of its own (a queue namespace of its own, flushed afterwards)."""
+    import msgspec
+
+    from core.settings import get_settings
+    from workers.broker import build_broker
+
+    settings = msgspec.structs.replace(get_settings(), queue_namespace=f"bench-noop-{os.getpid()}")
+    broker = build_broker(settings, with_worker_middleware=True)
+    try:
+        enqueue, drain = bare_dramatiq(broker, messages)
+    finally:
+        broker.flush_all()
+        broker.close()
+    return {"enqueue": enqueue, "drain": drain, "messages": messages, "threads": THREADS}
 
 
 def main() -> None:
@@ -95,7 +127,6 @@ def main() -> None:
 
 
 def run() -> None:
-    import dramatiq
     import msgspec
 
     from core.db.engine import close_pool, start_pool
@@ -129,15 +160,7 @@ def run() -> None:
     broker = build_broker(settings, with_worker_middleware=True)
     bind_actors(broker, get_host())
 
-    @dramatiq.actor(queue_name="bench_noop", broker=broker)
-    def noop(n: int) -> None:
-        return None
-
-    start = time.perf_counter()
-    for i in range(MESSAGES):
-        noop.send(i)
-    bare_enqueue = MESSAGES / (time.perf_counter() - start)
-    bare_process = _drain(broker, "bench_noop")
+    bare_enqueue, bare_process = bare_dramatiq(broker)
 
     ours = asyncio.run(_outbox_and_relay(tenant_id, publisher(broker)))
     ours_process = _drain(broker, "default")

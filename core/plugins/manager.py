@@ -30,6 +30,8 @@ log = logging.getLogger("carecoord.plugins")
 ENTRY_POINT_GROUP = "carecoord.plugins"
 KILL_SWITCH = "CARECOORD_PLUGINS_DISABLED"
 """``all``, or a comma-separated list of plugin names not to load."""
+EXTRA_PLUGINS = "CARECOORD_PLUGINS_EXTRA"
+"""Comma-separated ``name=module:attribute`` plugins to load as if installed (the benchmarks' tiny plugins)."""
 
 REGISTRATION_HOOKS = (
     "register_routes",
@@ -84,6 +86,7 @@ class PluginHost:
         if load_entry_points:
             for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
                 self._load_entry_point(entry_point, switch)
+            self._load_extra(env.get(EXTRA_PLUGINS, ""), switch)
         for name, plugin in plugins:
             if "all" in switch or name in switch:
                 self.records[name] = PluginRecord(name, "-", 0, "disabled", error=f"disabled by {KILL_SWITCH}")
@@ -104,6 +107,15 @@ class PluginHost:
             self._fail(name, version, 0, f"import failed: {type(exc).__name__}: {exc}")
             return
         self._add(name, plugin, version)
+
+    def _load_extra(self, specs: str, switch: set[str]) -> None:
+        """Plugins named in ``CARECOORD_PLUGINS_EXTRA``, loaded and checked like installed entry points."""
+        for spec in filter(None, (s.strip() for s in specs.split(","))):
+            name, _, value = (part.strip() for part in spec.partition("="))
+            if not name or not value:
+                self._fail(spec, "-", 0, f"{EXTRA_PLUGINS} entries are name=module:attribute")
+                continue
+            self._load_entry_point(importlib.metadata.EntryPoint(name, value, ENTRY_POINT_GROUP), switch)
 
     def _fail(self, name: str, version: str, api: int, error: str) -> None:
         log.error("plugin %s not loaded: %s", name, error)

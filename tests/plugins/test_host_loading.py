@@ -22,7 +22,7 @@ from litestar.testing import AsyncTestClient
 from core.app import create_app
 from core.patients.schemas import Patient
 from core.plugins import manager
-from core.plugins.manager import ENTRY_POINT_GROUP, KILL_SWITCH, PluginHost
+from core.plugins.manager import ENTRY_POINT_GROUP, EXTRA_PLUGINS, KILL_SWITCH, PluginHost
 from core.plugins.sdk import HOOK_API_VERSION, ModuleSpec, PermissionSpec, PluginContext, hookimpl
 from tests.conftest import Org, create_patient
 
@@ -54,6 +54,8 @@ class Good:
 
 GOOD = Good()
 """What the fake entry points below point at."""
+TINY = Good("tiny")
+OFF = Good("off")
 
 
 class Misspelled:
@@ -356,6 +358,35 @@ def test_the_kill_switch_is_read_from_the_environment_by_default(monkeypatch: py
     host = PluginHost(load_entry_points=False, plugins=[("inline", Good("inline"))])
 
     assert status(host) == {"inline": "disabled"}
+
+
+# --- plugins given in the environment (the benchmarks' tiny plugins) ---------------------------------------------
+
+
+def test_extra_plugins_from_the_environment_load_like_installed_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_entry_points(monkeypatch, ("installed", f"{__name__}:GOOD"))
+    extra = f" tiny = {__name__}:TINY , typo={__name__}:MISSING,no-equals-sign, off={__name__}:OFF"
+
+    host = PluginHost(environ={EXTRA_PLUGINS: extra, KILL_SWITCH: "off"})
+
+    assert status(host) == {
+        "installed": "loaded",
+        "tiny": "loaded",
+        "typo": "failed",
+        "no-equals-sign": "failed",
+        "off": "disabled",
+    }
+    assert set(host.modules) == {"good", "tiny"}
+    assert host.records["tiny"].version == "-"
+    assert (host.records["typo"].error or "").startswith("import failed: AttributeError")
+    assert host.records["no-equals-sign"].error == f"{EXTRA_PLUGINS} entries are name=module:attribute"
+
+
+def test_extra_plugins_are_not_loaded_without_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(EXTRA_PLUGINS, f"tiny={__name__}:TINY")
+    host = PluginHost(load_entry_points=False, plugins=[("inline", Good("inline"))])
+
+    assert status(host) == {"inline": "loaded"}
 
 
 # --- what the operator sees -------------------------------------------------------------------------------------
