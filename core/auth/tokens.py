@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from uuid import UUID, uuid4
 
+from litestar.exceptions import NotAuthorizedException
 from litestar.security.jwt import Token
 
 ALGORITHM = "HS256"
 ISSUER = "carecoord"
 AUDIENCE = "carecoord-api"
+VERIFIED_CACHE_SIZE = 8192
+"""Verified tokens remembered per process (a few hundred bytes each)."""
 
 
 def issue_access_token(
@@ -33,11 +37,23 @@ def issue_access_token(
     return token.encode(secret=secret, algorithm=ALGORITHM)
 
 
-def decode_access_token(encoded: str, secret: str) -> Token:
-    """Decode and verify; raises litestar's ``NotAuthorizedException`` when invalid.
+def decode_access_token(encoded: str, secret: str, *, now: datetime | None = None) -> Token:
+    """Decode and verify; raises litestar's ``NotAuthorizedException`` when invalid or expired.
 
-    Only HS256 is accepted, so ``alg: none`` and algorithm-confusion tokens fail.
+    Only HS256 is accepted, so ``alg: none`` and algorithm-confusion tokens fail. A token whose signature
+    was verified once is remembered (a client sends the same token for its whole 15 minutes; verifying
+    it took about a sixth of a patient read's CPU); its expiry is checked again on every use, and
+    revocation is checked by the caller (``is_session_revoked``) on every request.
     """
+    token = _verified(encoded, secret)
+    if token.exp <= (now or datetime.now(UTC)):
+        raise NotAuthorizedException("Token has expired")
+    return token
+
+
+@lru_cache(maxsize=VERIFIED_CACHE_SIZE)
+def _verified(encoded: str, secret: str) -> Token:
+    """Signature, algorithm, audience, issuer and required claims checked (exceptions are not cached)."""
     return Token.decode(
         encoded,
         secret=secret,

@@ -1,7 +1,7 @@
 """Structured logs with structlog, through litestar's plugin.
 
-Request logs name the method, path and status only: bodies, query strings and
-headers carry passwords, tokens and patient details, and never reach a log.
+Requests are logged by :mod:`core.http.access_log` (one line: method, path, status, duration, request
+id); bodies, query strings and headers carry passwords, tokens and patient details, and never reach a log.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 
 from litestar.logging.config import StructLoggingConfig
-from litestar.middleware.logging import LoggingMiddlewareConfig
 from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
 
 # httpx logs every request's full URL at INFO: the portal's in-process API calls carry search terms (names,
@@ -22,9 +21,6 @@ def structlog_plugin() -> StructlogPlugin:
     return StructlogPlugin(
         StructlogConfig(
             structlog_logging_config=StructLoggingConfig(log_exceptions="debug"),
-            middleware_logging_config=LoggingMiddlewareConfig(
-                request_log_fields=("method", "path"),
-                response_log_fields=["status_code"],
-            ),
+            enable_middleware_logging=False,  # core.http.access_log writes one line instead of two
         )
     )
