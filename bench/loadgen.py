@@ -1,8 +1,10 @@
 """HTTP load with wrk: one run -> a LoadResult (rate, latency percentiles, errors).
 
-Every scenario script (``bench/wrk/*.lua``) is copied with ``bench/wrk/report.lua`` appended; that
-file counts responses by status and defines ``done()``, which prints one ``BENCH_WRK_JSON {...}``
-line parsed here. Scenario scripts read their parameters with ``os.getenv`` (pass them in ``env``).
+Every scenario script (``bench/wrk/*.lua``) is copied between ``bench/wrk/rotation.lua`` (reading a
+parameter file, numbering the threads, rotating through rows from each thread's offset) and
+``bench/wrk/report.lua``, which counts responses by status and defines ``done()``: it prints one
+``BENCH_WRK_JSON {...}`` line parsed here. Scenario scripts read their parameters with ``os.getenv``
+(pass them in ``env``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
 REPORT_LUA = WRK_DIR / "report.lua"
+ROTATION_LUA = WRK_DIR / "rotation.lua"
 MARKER = "BENCH_WRK_JSON "
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 SECONDS = float(os.environ.get("BENCH_WRK_SECONDS", "2" if QUICK else "5"))
@@ -60,8 +63,8 @@ def wrk_binary() -> str:
 
 
 def _script(lua: Path | None, folder: Path) -> Path:
-    """The scenario (if any) with report.lua appended, written into ``folder``."""
-    parts = [lua.read_text()] if lua is not None else []
+    """The scenario (if any) between rotation.lua (shared helpers) and report.lua, written into ``folder``."""
+    parts = [ROTATION_LUA.read_text(), lua.read_text()] if lua is not None else []
     parts.append(REPORT_LUA.read_text())
     composed = folder / f"{lua.stem if lua else 'plain'}.lua"
     composed.write_text("\n".join(parts))

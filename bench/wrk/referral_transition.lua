@@ -7,24 +7,14 @@
 -- previous move has arrived. The next move follows the status in that answer (a Referral: id,
 -- patient_id, status first), not a count of requests: wrk calls request() once more than it sends
 -- (to check the request), and a failed move must not put the thread out of step.
--- bench/wrk/report.lua is appended by bench/loadgen.py (status counts and the JSON line).
+-- rotation.lua numbers the threads (thread_index) and reads the file; this script's init replaces its rotation.
 local path = os.getenv("BENCH_TOKENS_FILE")
-if path == nil or path == "" then error("BENCH_TOKENS_FILE is not set") end
 local all_tokens, all_ids = {}, {}
-for line in io.lines(path) do
-  local token, value = line:match("^(%S+)%s+(%S+)$")
-  if token then
-    all_tokens[#all_tokens + 1] = "Bearer " .. token
-    all_ids[#all_ids + 1] = value
-  end
+for i, row in ipairs(lines_of("BENCH_TOKENS_FILE", "^(%S+)%s+(%S+)$", "'token referral_id'")) do
+  all_tokens[i] = "Bearer " .. row[1]
+  all_ids[i] = row[2]
 end
 local threads = tonumber(os.getenv("BENCH_WRK_THREADS") or "1")
-
-local next_thread = 0
-function setup(thread)
-  thread:set("thread_index", next_thread)
-  next_thread = next_thread + 1
-end
 
 local tokens, ids, held = {}, {}, {}
 local count = 0
