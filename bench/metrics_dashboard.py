@@ -436,12 +436,16 @@ def _log_times(moves: list[Move]) -> dict[str, datetime | None]:
 async def _referrals(conn: Any, world: World) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """Referrals with their transitions and appointments (the visit, and any that fell through), then
     appointments of their own up to ``APPOINTMENTS``; returns the referral and appointment rows."""
-    from plugins.referrals.calendar import BusinessCalendar
+    from plugins.referrals.calendar import BusinessCalendar, CalendarSettings
     from plugins.referrals.settings import ReferralSettings
 
     tenant_id, rng, new_id, now = world.tenant_id, world.rng, world.new_id, world.now
     settings = ReferralSettings()
-    calendar = BusinessCalendar.from_settings(settings.calendar, TIME_ZONE)
+    # The module's calendar is unset by default: the SLA clock then runs on the organization's business hours.
+    hours = await conn.fetchval("select business_hours from tenants where id = $1", tenant_id)
+    hours = json.loads(hours) if isinstance(hours, str) else hours
+    week = settings.calendar or CalendarSettings.from_business_hours(hours)
+    calendar = BusinessCalendar.from_settings(week, TIME_ZONE)
     present = await _columns(conn, "referrals")
     sla_columns = [c for c in SLA_COLUMNS if c in present]
     log_columns = [c for c in LOG_COLUMNS if c in present]

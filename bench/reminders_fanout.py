@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -151,6 +152,8 @@ async def _setup(sink_url: str) -> tuple[UUID, list[UUID]]:
                 for i, (a, p) in enumerate(zip(appointments, patients, strict=True))
             ],
         )
+        # Statistics as a live database has them (autovacuum), not those of the empty tables of a new one.
+        await conn.execute("analyze patients, patient_consents, appointments")
     finally:
         await conn.close()
     return tenant_id, appointments
@@ -228,6 +231,9 @@ async def _sweep(tenant_id: UUID) -> tuple[float, int]:
             "order by subject_id, send_at)",
             tenant_id,
         )
+        # Planning just wrote 30,000 touches into an empty table; autovacuum would have analyzed it by the
+        # time they fall due. Without statistics the sweep's claim is planned for an empty table (minutes).
+        await conn.execute("analyze reminder_touches")
     finally:
         await conn.close()
     await start_pool(2)
@@ -336,20 +342,42 @@ def main() -> None:
         started.embedded.stop()
 
 
-def run() -> None:
+@dataclass
+class Figures:
+    """What one fan-out measured; rates are derived by the caller (``run`` prints them, the suite adds rows)."""
+
+    appointments: int
+    setup_seconds: float
+    raw_insert: float
+    """asyncpg executemany of touch-sized rows, rows/s (the floor of planning and sending)."""
+    plan_seconds: float
+    sweep_seconds: float
+    notifications: int
+    relay_seconds: float
+    published: int
+    publish_seconds: float = 0.0
+    """The relay's time in ``Publisher.many`` alone (the Redis side of the relay)."""
+    sink_rate: float | None = None
+    drain_seconds: float | None = None
+    sent: int = 0
+    posts: int = 0
+
+
+def measure(*, drain: bool = True) -> Figures:
+    """Set up the tenant and run (a), (b) and (c); with ``drain=False`` no worker or SMS endpoint runs
+    and (c) stops after the relay (the suite's form: the worker's sending is not part of its table)."""
     import msgspec
 
-    from bench.jobs_pipeline import redis_benchmark
     from core.settings import get_settings
     from workers.broker import build_broker, publisher
 
     settings = msgspec.structs.replace(get_settings(), queue_namespace=f"bench-fanout-{os.getpid()}")
     port = _free_port()
     sink_url = f"http://127.0.0.1:{port}"
-    sink = subprocess.Popen([sys.executable, "-m", "bench.sms_sink", str(port)])
+    sink = subprocess.Popen([sys.executable, "-m", "bench.sms_sink", str(port)]) if drain else None
     try:
         deadline = time.monotonic() + 10
-        while True:
+        while sink is not None:
             try:
                 _sink_count(sink_url)
                 break
@@ -362,30 +390,77 @@ def run() -> None:
         setup_seconds = time.perf_counter() - begun
 
         raw_insert = asyncio.run(_raw_insert_rate(tenant_id))
-        lpush = redis_benchmark(settings.redis_url or "").get("lpush")
-        sink_rate = asyncio.run(_sink_rate(sink_url))
-        sink_before = _sink_count(sink_url)
+        sink_rate = asyncio.run(_sink_rate(sink_url)) if drain else None
+        sink_before = _sink_count(sink_url) if drain else 0
 
         plan_seconds = asyncio.run(_plan(tenant_id, appointments))
         sweep_seconds, notifications = asyncio.run(_sweep(tenant_id))
-
+        broker = build_broker(settings)
+        publish = _TimedPublisher(publisher(broker))
+        figures = Figures(
+            len(appointments), setup_seconds, raw_insert, plan_seconds, sweep_seconds, notifications, 0.0, 0
+        )
+        if not drain:
+            figures.relay_seconds, figures.published = asyncio.run(_relay(tenant_id, publish))
+            figures.publish_seconds = publish.seconds
+            _clear_queues(broker)
+            return figures
         worker = _worker(settings)
         try:
             time.sleep(WORKER_BOOT_SECONDS)  # imports and pools: not part of the figure
             relay_started = time.perf_counter()
-            relay_seconds, published = asyncio.run(_relay(tenant_id, publisher(build_broker(settings))))
-            drain_seconds, sent = _drain(tenant_id, notifications, relay_started)
-            sink_after = _sink_count(sink_url)
+            figures.relay_seconds, figures.published = asyncio.run(_relay(tenant_id, publish))
+            figures.publish_seconds = publish.seconds
+            figures.drain_seconds, figures.sent = _drain(tenant_id, notifications, relay_started)
+            figures.posts = _sink_count(sink_url) - sink_before
+            figures.sink_rate = sink_rate
         finally:
             os.killpg(worker.pid, signal.SIGKILL)  # the figures are taken; nothing to finish
             worker.wait()
+        return figures
     finally:
-        sink.terminate()
-        sink.wait()
+        if sink is not None:
+            sink.terminate()
+            sink.wait()
 
-    n = len(appointments)
+
+class _TimedPublisher:
+    """The relay's publisher, timing its batches (``many``): how much of the relay is Redis."""
+
+    def __init__(self, publish: Any) -> None:
+        self.publish = publish
+        self.seconds = 0.0
+
+    def __call__(self, message: Any) -> None:
+        self.publish(message)
+
+    def many(self, messages: Any) -> None:
+        started = time.perf_counter()
+        try:
+            self.publish.many(messages)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+def _clear_queues(broker: Any) -> None:
+    """The published messages have no worker in the suite: delete the run's queues from Redis."""
+    keys = list(broker.client.scan_iter(match=f"{broker.namespace}:*", count=1000))
+    if keys:
+        broker.client.delete(*keys)
+
+
+def run() -> None:
+    from bench.jobs_pipeline import redis_benchmark
+    from core.settings import get_settings
+
+    lpush = redis_benchmark(get_settings().redis_url or "").get("lpush")
+    figures = measure(drain=True)
+    n, notifications = figures.appointments, figures.notifications
+    raw_insert, sink_rate = figures.raw_insert, figures.sink_rate or 0.0
+    plan_seconds, sweep_seconds, relay_seconds = figures.plan_seconds, figures.sweep_seconds, figures.relay_seconds
+    drain_seconds, sent, published = figures.drain_seconds or 0.0, figures.sent, figures.published
     print(
-        f"reminder fan-out: {n} appointments of one tenant (data written with COPY in {setup_seconds:.1f} s), "
+        f"reminder fan-out: {n} appointments of one tenant (data written with COPY in {figures.setup_seconds:.1f} s), "
         f"planning and sweep on one connection, one `carecoord worker` process with {THREADS} threads"
     )
     rows: list[tuple[str, float | None, str, float | None]] = [
@@ -405,7 +480,7 @@ def run() -> None:
         shown = f"{value:>10.0f}" if value else f"{'n/a':>10}"
         ratio = f"{value / baseline:>12.3f}" if value and baseline else f"{'':>12}"
         print(f"{name:66} {shown} {unit:>10} {ratio}")
-    posts = sink_after - sink_before
+    posts = figures.posts
     print(
         f"timings: planning {plan_seconds:.1f} s, sweep {sweep_seconds:.1f} s, relay {relay_seconds:.1f} s, "
         f"relay + worker {drain_seconds:.1f} s ({sent}/{notifications} touches sent, {posts} POSTs received"

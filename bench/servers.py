@@ -280,3 +280,51 @@ async def health() -> dict[str, str]:
 def create_bare_app() -> Litestar:
     """The floor for the API: the same stack (litestar, msgspec, uvicorn, asyncpg), no carecoord."""
     return Litestar([hello, lookup, insert, health], on_startup=[_open_pool], on_shutdown=[_close_pool])
+
+
+class PostgresMemory:
+    """Samples PostgreSQL's private memory while the suite runs: the sum of RssAnon over every process
+    named ``postgres`` (backends, autovacuum, checkpointer...), every ``interval`` seconds, keeping the
+    peak since the last ``take()``. Shared buffers are shared memory and counted once, in ``settings``
+    (``shared_buffers``), not here. Processes it may not read (another user's, without root) are skipped."""
+
+    def __init__(self, interval: float = 0.5) -> None:
+        import threading
+
+        self.interval = interval
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="postgres-memory", daemon=True)
+
+    def start(self) -> PostgresMemory:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def take(self) -> float:
+        """The peak since the last call (MiB), and start a new one."""
+        peak, self.peak_mb = self.peak_mb, self.now_mb()
+        return round(max(peak, self.peak_mb), 1)
+
+    @staticmethod
+    def now_mb() -> float:
+        total_kib = 0
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                text = status.read_text()
+            except OSError:
+                continue
+            if not text.startswith("Name:\tpostgres"):
+                continue
+            for line in text.splitlines():
+                if line.startswith("RssAnon:"):
+                    total_kib += int(line.split()[1])
+                    break
+        return total_kib / 1024
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak_mb = max(self.peak_mb, self.now_mb())

@@ -3,8 +3,9 @@
 Order: PostgreSQL and Redis (``DATABASE_URL`` / ``REDIS_URL``, else embedded) with a database of the
 run's own (created, migrated, dropped at the end) -> run metadata -> baselines that need no HTTP
 server (pgbench, asyncpg, redis-benchmark, dramatiq, pluggy) -> the data set (``bench.datasets``)
--> the API and the bare app -> HTTP baselines (wrk) -> the workloads (``bench.workloads``) -> the
-table, and the JSON in ``BENCH_RESULTS`` (``bench/results/bench-results.json``).
+-> the reminder fan-out (``bench.scale.reminders``) -> the API and the bare app -> HTTP baselines (wrk)
+-> the workloads (``bench.workloads``) -> the tenant with 100,000 referrals (``bench.scale.large_tenant``:
+dashboard, report) -> the table, and the JSON in ``BENCH_RESULTS`` (``bench/results/bench-results.json``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import baselines
+from bench import baselines, scale
 from bench.loadgen import CONCURRENCIES, QUICK, SECONDS, WrkMissingError, wrk_binary
 from bench.report import Report, Row, run_metadata
 
@@ -31,10 +32,17 @@ WORKLOADS = os.environ.get("BENCH_WORKLOADS", "1") not in ("", "0")
 SEED = int(os.environ.get("BENCH_SEED", "20261124"))
 
 
+POSTGRES_PEAK_MB: dict[str, float] = {}
+"""Per part of the suite: the peak of PostgreSQL's private memory (``servers.PostgresMemory``), in MiB."""
+_postgres_memory: Any = None
+
+
 def _step(report: Report, timings: dict[str, float], name: str, call: Callable[[], Any]) -> Any:
     """Run one part of the suite; a failure becomes a row (with its reason) and the suite goes on."""
     print(f"[bench] {name} ...", flush=True)
     start = time.monotonic()
+    if _postgres_memory is not None:
+        _postgres_memory.take()
     try:
         return call()
     except Exception as exc:  # noqa: BLE001 - one broken part must not lose the others' figures
@@ -45,6 +53,8 @@ def _step(report: Report, timings: dict[str, float], name: str, call: Callable[[
         return None
     finally:
         timings[name] = round(time.monotonic() - start, 1)
+        if _postgres_memory is not None:
+            POSTGRES_PEAK_MB[name] = _postgres_memory.take()
         print(f"[bench] {name}: {timings[name]} s", flush=True)
 
 
@@ -123,6 +133,8 @@ def run() -> Report:
     )
     timings: dict[str, float] = {}
     started = services.start()
+    global _postgres_memory
+    _postgres_memory = server_processes.PostgresMemory().start()
     ids_file: Path | None = None
     try:
         metadata = (
@@ -152,12 +164,16 @@ def run() -> Report:
         _step(report, timings, "redis-benchmark", lambda: baselines.redis_benchmark(report, started.redis_url))
         _step(report, timings, "dramatiq", lambda: baselines.dramatiq_noop(report))
         _step(report, timings, "pluggy", lambda: baselines.hook_calls(report))
+        if WORKLOADS:
+            _step(report, timings, "reminder fan-out", lambda: scale.reminders(report))
         dataset = _step(report, timings, f"dataset {shape_of_run()}", lambda: _dataset(report))
         try:
             with server_processes.start_all() as servers:
                 if ids_file is not None:
                     _step(report, timings, "http baselines", lambda: baselines.http(report, servers, ids_file))
                 _step(report, timings, "http workloads", lambda: _workloads(report, servers, dataset))
+                if WORKLOADS:
+                    _step(report, timings, "large tenant", lambda: scale.large_tenant(report, servers.api))
         except RuntimeError as exc:  # a server did not start: keep the figures measured so far
             traceback.print_exc(file=sys.stderr)
             report.add(Row("error", "servers", None, None, None, "", "", None, note=f"failed: {exc}"[:2000]))
@@ -169,8 +185,11 @@ def run() -> Report:
         started.embedded.stop()
         for folder in scratch:  # embedded servers' data (WAL of the data sets: about 1 GB)
             shutil.rmtree(folder, ignore_errors=True)
+    _postgres_memory.stop()
     report.print_table()
+    print(f"PostgreSQL private memory, peak per part (MiB): {POSTGRES_PEAK_MB}", flush=True)
     metadata["timings_seconds"] = timings
+    metadata["postgres_peak_private_mb"] = POSTGRES_PEAK_MB
     path = report.write_json(RESULTS, metadata)
     print(f"\nJSON: {path}   timings (s): {timings}   total {sum(timings.values()):.0f} s", flush=True)
     return report

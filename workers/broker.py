@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
+from uuid import uuid4
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.common import current_millis
 from dramatiq.middleware import AsyncIO, CurrentMessage
 
 from core.outbox.relay import OutboundMessage
@@ -51,19 +54,66 @@ def build_broker(settings: Settings, *, with_worker_middleware: bool = False) ->
     return broker
 
 
-def publisher(broker: dramatiq.Broker) -> Any:
-    """A relay ``publish`` function for ``broker``: the outbox row id becomes the message id."""
+class Publisher:
+    """The relay's ``publish``: one outbox message (``publish(message)``), or a batch (``publish.many``).
 
-    def publish(message: OutboundMessage) -> None:
-        broker.enqueue(
-            dramatiq.Message(
-                queue_name=message.queue,
-                actor_name=message.actor_name,
-                args=(),
-                kwargs=message.kwargs(),
-                options={},
-                message_id=str(message.id),
-            )
-        )
+    The outbox row id becomes the message id. ``many`` sends a whole batch to Redis in one pipelined
+    round trip, running dramatiq's own ``enqueue`` script once per message with the arguments
+    ``RedisBroker.enqueue`` gives it, so workers see exactly what ``enqueue`` would have written.
+    It raises if Redis did not take every command; the relay then marks none of the batch
+    published, and the ones Redis did take are sent again later, which their effect keys make harmless.
+    """
 
-    return publish
+    def __init__(self, broker: dramatiq.Broker) -> None:
+        self.broker = broker
+
+    def __call__(self, message: OutboundMessage) -> None:
+        self.broker.enqueue(_dramatiq_message(message))
+
+    def many(self, messages: Sequence[OutboundMessage]) -> None:
+        broker = self.broker
+        if not isinstance(broker, RedisBroker):
+            for outbound in messages:
+                self(outbound)
+            return
+        dispatch = broker.scripts["dispatch"]
+        keys = [broker.namespace]
+        unpack = broker._max_unpack_size()  # type: ignore[no-untyped-call]  # as RedisBroker.enqueue
+        pipeline = broker.client.pipeline(transaction=False)
+        sent = []
+        for outbound in messages:
+            message = _dramatiq_message(outbound).copy(options={"redis_message_id": str(uuid4())})
+            broker.emit_before("enqueue", message, None)
+            args = [
+                "enqueue",
+                current_millis(),
+                message.queue_name,
+                broker.broker_id,
+                broker.heartbeat_timeout,
+                broker.dead_message_ttl,
+                broker._should_do_maintenance("enqueue"),
+                unpack,
+                message.options["redis_message_id"],
+                message.encode(),
+            ]
+            dispatch(keys=keys, args=args, client=pipeline)
+            sent.append(message)
+        pipeline.execute()
+        for message in sent:
+            broker.emit_after("enqueue", message, None)
+
+
+def _dramatiq_message(message: OutboundMessage) -> dramatiq.Message[Any]:
+    return dramatiq.Message(
+        queue_name=message.queue,
+        actor_name=message.actor_name,
+        args=(),
+        kwargs=message.kwargs(),
+        options={},
+        message_id=str(message.id),
+    )
+
+
+def publisher(broker: dramatiq.Broker) -> Publisher:
+    """The relay's ``publish`` for ``broker`` (see :class:`Publisher`)."""
+    return Publisher(broker)

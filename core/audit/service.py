@@ -2,7 +2,8 @@
 
 Events are written in the caller's transaction, so an action and its audit
 record commit or vanish together. The per-tenant chain head is locked by the
-``update`` that advances it, which orders concurrent appends within a tenant.
+statement that advances it, which orders concurrent appends within a tenant; the
+lock is held until the caller's commit, so audit last (as the services do).
 """
 
 from __future__ import annotations
@@ -13,19 +14,30 @@ from uuid import UUID
 
 import msgspec
 
-from core.audit.chain import GENESIS, event_hash
+from core.audit.chain import GENESIS, event_hash_parts
 from core.db.tenant import Tx
 from core.http.context import RequestContext
 
-_ADVANCE = "update audit_heads set seq = seq + 1 where tenant_id = $1 returning seq, last_hash"
-_INSERT = """
-with event as (
-  insert into audit_events (tenant_id, seq, occurred_at, actor_type, actor_id, action, resource_type,
-                            resource_id, ip, request_id, details, prev_hash, hash)
-  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13)
-  returning tenant_id)
-update audit_heads set last_hash = $13 where tenant_id = (select tenant_id from event)
+_APPEND = """
+with head as (
+  select seq, last_hash from audit_heads where tenant_id = $1 for update
+), advanced as (
+  update audit_heads h
+     set seq = head.seq + 1,
+         last_hash = encode(sha256(convert_to($2 || (head.seq + 1)::text || $3 || head.last_hash || '"]', 'UTF8')),
+                            'hex')
+    from head
+   where h.tenant_id = $1
+  returning h.seq, h.last_hash, head.last_hash as prev_hash
+)
+insert into audit_events (tenant_id, seq, occurred_at, actor_type, actor_id, action, resource_type,
+                          resource_id, ip, request_id, details, prev_hash, hash)
+select $1, seq, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, prev_hash, last_hash from advanced
+returning seq
 """
+"""One round trip: lock the tenant's chain head, advance it with the hash finished in SQL
+(:func:`core.audit.chain.event_hash_parts`), insert the event. Under READ COMMITTED a waiting
+append re-reads the head its predecessor committed, so concurrent appends chain in lock order."""
 
 
 async def start_chain(tx: Tx, tenant_id: UUID) -> None:
@@ -51,15 +63,10 @@ async def append_event(
     details: dict[str, Any] | None = None,
 ) -> int:
     """Append one event to ``tenant_id``'s chain; returns its sequence number."""
-    head = await tx.fetchrow(_ADVANCE, tenant_id)
-    if head is None:
-        raise RuntimeError(f"tenant {tenant_id} has no audit chain")
-    seq, prev_hash = head["seq"], head["last_hash"]
     occurred_at = datetime.now(UTC)
     details = details or {}
-    digest = event_hash(
+    before, between = event_hash_parts(
         tenant_id=tenant_id,
-        seq=seq,
         occurred_at=occurred_at,
         actor_type=actor_type,
         actor_id=actor_id,
@@ -69,12 +76,12 @@ async def append_event(
         ip=ip,
         request_id=request_id,
         details=details,
-        prev_hash=prev_hash,
     )
-    await tx.execute(
-        _INSERT,
+    seq = await tx.fetchval(
+        _APPEND,
         tenant_id,
-        seq,
+        before,
+        between,
         occurred_at,
         actor_type,
         actor_id,
@@ -84,9 +91,9 @@ async def append_event(
         ip,
         request_id,
         msgspec.json.encode(details).decode(),
-        prev_hash,
-        digest,
     )
+    if seq is None:
+        raise RuntimeError(f"tenant {tenant_id} has no audit chain")
     return int(seq)
 
 

@@ -20,7 +20,6 @@ from uuid import UUID
 import msgspec
 
 from core.db.tenant import platform_transaction, tenant_transaction
-from core.log import log_exception
 
 log = logging.getLogger("carecoord.outbox")
 
@@ -44,7 +43,26 @@ class OutboundMessage:
 
 
 Publish = Callable[[OutboundMessage], None]
-"""Hands one message to the broker (blocking); raises if the broker did not take it."""
+"""Hands one message to the broker (blocking); raises if the broker did not take it. It may also
+have ``many(messages)``, which hands over a whole batch or raises (``workers.broker.Publisher``)."""
+
+
+def _hand_over(publish: Publish, messages: list[OutboundMessage]) -> tuple[list[OutboundMessage], str | None]:
+    """Publish ``messages`` (in a worker thread: the broker client blocks); returns the ones the
+    broker took and, if it failed, why. A batch is all or nothing: on failure none counts as taken."""
+    many = getattr(publish, "many", None)
+    try:
+        if many is not None and messages:
+            many(messages)
+            return messages, None
+        for done, message in enumerate(messages):
+            try:
+                publish(message)
+            except Exception as exc:  # noqa: BLE001 - the broker is down: keep the rest for the sweep
+                return messages[:done], f"{type(exc).__name__}: {exc}"[:500]
+    except Exception as exc:  # noqa: BLE001 - as above, for the whole batch
+        return [], f"{type(exc).__name__}: {exc}"[:500]
+    return messages, None
 
 
 async def publish_pending(tenant_id: UUID, publish: Publish, *, limit: int = 500) -> int:
@@ -55,10 +73,8 @@ async def publish_pending(tenant_id: UUID, publish: Publish, *, limit: int = 500
             "where published_at is null order by created_at, id limit $1 for update skip locked",
             limit,
         )
-        published: list[UUID] = []
-        error: str | None = None
-        for row in rows:
-            message = OutboundMessage(
+        messages = [
+            OutboundMessage(
                 id=row["id"],
                 tenant_id=tenant_id,
                 actor_name=row["actor_name"],
@@ -66,20 +82,17 @@ async def publish_pending(tenant_id: UUID, publish: Publish, *, limit: int = 500
                 payload=msgspec.json.decode(row["payload"]),
                 effect_key=row["effect_key"] or row["idempotency_key"] or f"outbox:{row['id']}",
             )
-            try:
-                await asyncio.to_thread(publish, message)
-            except Exception as exc:  # noqa: BLE001 - the broker is down: keep the rest for the sweep
-                error = f"{type(exc).__name__}: {exc}"[:500]
-                log_exception(log, "outbox publish failed for tenant %s", exc, tenant_id)
-                break
-            published.append(message.id)
+            for row in rows
+        ]
+        published, error = await asyncio.to_thread(_hand_over, publish, messages)
         if published:
             await tx.execute(
                 "update outbox set published_at = now(), attempts = attempts + 1, last_error = null "
                 "where id = any($1::uuid[])",
-                published,
+                [message.id for message in published],
             )
-        if error is not None and len(published) < len(rows):
+        if error is not None:
+            log.error("outbox publish failed for tenant %s: %s", tenant_id, error)
             await tx.execute(
                 "update outbox set attempts = attempts + 1, last_error = $2 where id = $1",
                 rows[len(published)]["id"],

@@ -42,6 +42,7 @@ from core.portal.forms import form_fields
 from core.portal.rendering import render
 from core.portal.session import PortalUser, current_user
 from core.reports.data import ChartSpec, ReportColumn, ReportData
+from core.reports.periods import CHUNK_ROWS, Period, cursor_chunks, local_days
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ def actor(
 
 
 __all__ = [
+    "CHUNK_ROWS",
     "HOOK_API_VERSION",
     "ActorSpec",
     "ApiError",
@@ -81,6 +83,7 @@ __all__ = [
     "MetricSpec",
     "ModuleSpec",
     "OptOutError",
+    "Period",
     "PeriodicJob",
     "PermanentError",
     "PermissionSpec",
@@ -95,8 +98,10 @@ __all__ = [
     "actor",
     "create_task",
     "current_user",
+    "cursor_chunks",
     "form_fields",
     "hookimpl",
+    "local_days",
     "opt_in",
     "opt_out",
     "payload_uuid",

@@ -6,8 +6,7 @@ the requested or the organization's time zone, and leaves out soft-deleted patie
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from datetime import date, timedelta
+from collections.abc import Sequence
 from typing import Any, Literal
 from uuid import UUID
 
@@ -17,30 +16,10 @@ from core.care.appointments.states import STATUSES as APPOINTMENT_STATUSES
 from core.care.appointments.states import Status
 from core.plugins.context import PluginContext
 from core.plugins.records import ReportSpec
-from core.reports.data import ChartSpec, ReportColumn, ReportData, Row
-from core.tenancy.schemas import check_time_zone
+from core.reports.data import ChartSpec, ReportColumn, ReportData
+from core.reports.periods import Period, cursor_chunks, local_days
 
-MAX_DAYS = 366
-CHUNK_ROWS = 500
 _COUNTED = [s for s in APPOINTMENT_STATUSES if s != "entered-in-error"]
-
-
-class Period(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A range of local days; defaults to the 30 days ending today."""
-
-    start: date | None = None
-    end: date | None = None
-    """Inclusive."""
-    time_zone: str | None = None
-    """IANA zone the days are counted in; default the organization's."""
-
-    def __post_init__(self) -> None:
-        check_time_zone(self.time_zone)
-        if self.start is not None and self.end is not None:
-            if self.end < self.start:
-                raise ValueError("end must not be before start")
-            if (self.end - self.start).days >= MAX_DAYS:
-                raise ValueError(f"the period may span at most {MAX_DAYS} days")
 
 
 class AppointmentsPerDayParams(Period, forbid_unknown_fields=True, kw_only=True):
@@ -55,22 +34,12 @@ class OverdueTasksParams(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tru
     priority: Literal["routine", "urgent", "asap", "stat"] | None = None
 
 
-async def _zone_and_days(ctx: PluginContext, period: Period) -> tuple[str, date, date]:
-    zone = period.time_zone or await ctx.tx.fetchval("select time_zone from tenants where id = $1", ctx.tenant_id)
-    today = await ctx.tx.fetchval("select (now() at time zone $1)::date", zone)
-    end = period.end or (today if period.start is None else period.start + timedelta(days=29))
-    start = period.start or end - timedelta(days=29)
-    if (end - start).days >= MAX_DAYS:
-        raise ValueError(f"the period may span at most {MAX_DAYS} days")
-    return str(zone), start, end
-
-
 def _status_key(status: str) -> str:
     return status.replace("-", "_")
 
 
 async def appointments_by_status_per_day(ctx: PluginContext, params: AppointmentsPerDayParams) -> ReportData:
-    zone, start, end = await _zone_and_days(ctx, params)
+    zone, start, end = await local_days(ctx, params)
     counts = ", ".join(
         f"count(a.id) filter (where a.status = '{status}') as {_status_key(status)}" for status in _COUNTED
     )
@@ -106,7 +75,7 @@ async def appointments_by_status_per_day(ctx: PluginContext, params: Appointment
 
 async def appointment_list(ctx: PluginContext, params: AppointmentListParams) -> ReportData:
     """Every appointment in the period with its patient: protected health information, read in chunks."""
-    zone, start, end = await _zone_and_days(ctx, params)
+    zone, start, end = await local_days(ctx, params)
     where = """
         from appointments a
         join patients p on p.tenant_id = a.tenant_id and p.id = a.patient_id and p.deleted_at is null
@@ -118,19 +87,6 @@ async def appointment_list(ctx: PluginContext, params: AppointmentListParams) ->
     args: Sequence[Any] = (start, end, zone, params.status)
     total = int(await ctx.tx.fetchval(f"select count(*) {where}", *args))
 
-    async def chunks() -> AsyncIterator[list[Row]]:
-        cursor = await ctx.tx.connection.cursor(
-            f"""select to_char(a.start_at at time zone $3, 'YYYY-MM-DD HH24:MI'), p.mrn,
-                       p.family_name || ', ' || p.given_name, pr.family_name, a.location, a.status, a.reason
-                {where} order by a.start_at, a.id""",
-            *args,
-        )
-        while True:
-            batch = await cursor.fetch(CHUNK_ROWS)
-            if not batch:
-                return
-            yield [tuple(row) for row in batch]
-
     columns = [
         ReportColumn("start", f"Start ({zone})"),
         ReportColumn("mrn", "MRN"),
@@ -140,7 +96,14 @@ async def appointment_list(ctx: PluginContext, params: AppointmentListParams) ->
         ReportColumn("status", "Status"),
         ReportColumn("reason", "Reason"),
     ]
-    return ReportData(columns=columns, rows=chunks(), total_rows=total)
+    rows = cursor_chunks(
+        ctx,
+        f"""select to_char(a.start_at at time zone $3, 'YYYY-MM-DD HH24:MI'), p.mrn,
+                       p.family_name || ', ' || p.given_name, pr.family_name, a.location, a.status, a.reason
+                {where} order by a.start_at, a.id""",
+        *args,
+    )
+    return ReportData(columns=columns, rows=rows, total_rows=total)
 
 
 _OPEN_TASK = "t.status not in ('completed', 'cancelled', 'failed', 'rejected', 'entered-in-error', 'draft')"

@@ -16,11 +16,13 @@ from core.plugins.sdk import (
     PermissionSpec,
     PluginContext,
     PortalPage,
+    ReportSpec,
     hookimpl,
 )
 from plugins.referrals.metrics import METRICS
 from plugins.referrals.packet_sending import SEND_PACKET, follow_notification
 from plugins.referrals.portal import PORTAL_PAGES
+from plugins.referrals.reports import REFERRAL_REPORTS
 from plugins.referrals.routes import READ, ROUTES, WRITE
 from plugins.referrals.settings import ReferralSettings
 from plugins.referrals.timeline import referral_timeline
@@ -47,6 +49,11 @@ def register_routes() -> Sequence[Any]:
 @hookimpl
 def register_piccolo_apps() -> Sequence[str]:
     return ["plugins.referrals.piccolo_app"]
+
+
+@hookimpl
+def register_reports() -> Sequence[ReportSpec]:
+    return REFERRAL_REPORTS
 
 
 @hookimpl

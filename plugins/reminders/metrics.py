@@ -14,9 +14,9 @@ from core.plugins.sdk import MetricSpec
 
 CATEGORY = "Reminders"
 
-PRIMARY_COORDINATOR = """left join lateral (
-    select m.user_id from care_team_members m where m.patient_id = t.patient_id and m.is_primary_coordinator limit 1
-) m on true"""
+PRIMARY_COORDINATOR = "left join care_team_members m on m.patient_id = t.patient_id and m.is_primary_coordinator"
+"""At most one per patient (unique index ``care_team_members_one_primary``): a plain join, which PostgreSQL
+may hash when the window holds many touches, where a lateral subquery forced one lookup per touch."""
 LIVE_PATIENT = "not exists (select 1 from patients p where p.id = t.patient_id and p.deleted_at is not null)"
 """Deleted patients are few: an anti-join on them (index ``patients_deleted``) beats joining every patient."""
 
@@ -30,9 +30,7 @@ select t.claimed_at as at,
        m.user_id as coordinator_id, ap.practitioner_id as provider_id, null::timestamptz as until
 from reminder_touches t
 {PRIMARY_COORDINATOR}
-left join lateral (
-    select ap.practitioner_id from appointments ap where t.kind = 'appointment' and ap.id = t.subject_id limit 1
-) ap on true
+left join appointments ap on t.kind = 'appointment' and ap.id = t.subject_id
 where t.claimed_at >= $1 and t.claimed_at < $2 and {LIVE_PATIENT}
   and (t.status in ('sent', 'delivered', 'failed')
        or (t.status = 'sending' and t.claimed_at < now() - make_interval(hours => {IN_FLIGHT_HOURS})))
@@ -57,11 +55,10 @@ cross join lateral (
 {PRIMARY_COORDINATOR}
 where t.kind = 'appointment' and t.status in ('sent', 'delivered') and t.sent_at >= $1 and t.sent_at < $2
   and {LIVE_PATIENT}
-  and t.id = (
-    select e.id from reminder_touches e
+  and not exists (
+    select 1 from reminder_touches e
     where e.kind = 'appointment' and e.subject_id = t.subject_id and e.subject_at = t.subject_at
-      and e.status in ('sent', 'delivered')
-    order by e.sent_at, e.id limit 1
+      and e.status in ('sent', 'delivered') and (e.sent_at, e.id) < (t.sent_at, t.id)
   )
 """
 """One fact per appointment at its current start time, dated by its first reminder that reached the

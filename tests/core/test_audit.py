@@ -11,6 +11,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -351,6 +352,23 @@ async def test_verify_passes_on_an_intact_chain(busy_org: Org, owner_db: asyncpg
         "ok": True,
         "problems": [],
     }
+
+
+async def test_concurrent_reads_chain_without_gaps_or_forks(
+    client: AsyncTestClient[Any], org: Org, owner_db: asyncpg.Connection
+) -> None:
+    """Appends race for the chain head (one statement locks, advances and inserts): 40 reads at once
+    must leave 40 events numbered without gaps, each linked to the one before, and verify passes."""
+    patient = await create_patient(client, org)
+    before = await last_seq(owner_db, org.tenant_id)
+    answers = await asyncio.gather(*(client.get(f"{PATIENTS}/{patient['id']}", headers=org.headers) for _ in range(40)))
+    assert [a.status_code for a in answers] == [200] * 40
+    events = await events_after(owner_db, org.tenant_id, before)
+    assert [e["seq"] for e in events] == list(range(before + 1, before + 41))
+    assert all(later["prev_hash"] == earlier["hash"] for earlier, later in pairwise(events))
+    assert len({e["hash"] for e in events}) == 40
+    code, output = await run_verify(org.slug)
+    assert code == 0, output
 
 
 @pytest.mark.parametrize(

@@ -1,14 +1,17 @@
-"""Unit tests of the audit hash chain: ``core.audit.chain.event_hash``."""
+"""Unit tests of the audit hash chain: ``core.audit.chain.event_hash`` and the parts the database
+finishes (``event_hash_parts``)."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import pytest
 
-from core.audit.chain import GENESIS, event_hash
+from core.audit.chain import GENESIS, event_hash, event_hash_parts
 
 TENANT = UUID("3f1c2a4e-0000-4000-8000-000000000001")
 ACTOR = UUID("3f1c2a4e-0000-4000-8000-000000000002")
@@ -94,3 +97,34 @@ def test_each_hash_chains_to_the_previous_one() -> None:
 
     original, tampered = chain("patient.create"), chain("patient.delete")
     assert all(a != b for a, b in zip(original, tampered, strict=True))
+
+
+def documented_hash(**fields: Any) -> str:
+    """The chain's documented form, computed independently: SHA-256 of the compact JSON array of the event
+    (details' keys sorted) with ``seq`` second and ``prev_hash`` last."""
+    canonical = [
+        str(fields["tenant_id"]),
+        fields["seq"],
+        fields["occurred_at"].isoformat(),
+        fields["actor_type"],
+        str(fields["actor_id"]) if fields["actor_id"] else None,
+        fields["action"],
+        fields["resource_type"],
+        str(fields["resource_id"]) if fields["resource_id"] else None,
+        fields["ip"],
+        fields["request_id"],
+        fields["details"],
+        fields["prev_hash"],
+    ]
+    return hashlib.sha256(msgspec.json.encode(canonical, order="sorted")).hexdigest()
+
+
+@pytest.mark.parametrize(("field", "value"), [("seq", 7), *CHANGES, ("details", {"note": 'naïve "quoted" é'})])
+def test_the_hash_is_the_documented_array_as_sql_finishes_it(field: str, value: Any) -> None:
+    """The append statement finishes the hash in SQL from ``event_hash_parts``
+    (``before || seq || between || prev_hash || '"]'``); that must be the documented array exactly,
+    or chains written before (and ``audit verify``) would disagree with the request path."""
+    fields = event(**{field: value})
+    before, between = event_hash_parts(**{k: v for k, v in fields.items() if k not in ("seq", "prev_hash")})
+    in_sql = hashlib.sha256(f'{before}{fields["seq"]}{between}{fields["prev_hash"]}"]'.encode()).hexdigest()
+    assert in_sql == event_hash(**fields) == documented_hash(**fields)

@@ -427,3 +427,30 @@ async def test_pooled_connections_carry_no_tenant_after_a_failed_transaction(
     # The pool still serves the tenant normally afterwards.
     after = await client.get(f"/api/v1/patients/{patient['id']}", headers=org.headers)
     assert after.status_code == 200, after.text
+
+
+async def release_inside_a_transaction(tenant_id: str) -> list[asyncpg.Record]:
+    """Take every pooled connection, leave each inside a tenant transaction holding an advisory
+    transaction lock, give them back uncommitted; then read every pooled connection's state."""
+    from core.db.engine import PooledConnection, engine
+
+    pool = engine().pool
+    connections = await asyncio.gather(*(pool.acquire() for _ in range(pool.get_size())))
+    for conn in connections:
+        assert isinstance(conn._con, PooledConnection)  # the pool skips asyncpg's reset query
+        await conn.execute("begin")
+        await conn.execute(SET_TENANT_SQL, tenant_id)
+        await conn.execute("select pg_advisory_xact_lock(4242)")
+        await pool.release(conn)
+    states = await every_pooled_connection_state()
+    async with pool.acquire() as conn:
+        locks = await conn.fetchval("select count(*) from pg_locks where locktype = 'advisory' and objid = 4242")
+    assert locks == 0, "a released connection still holds its transaction's lock"
+    return states
+
+
+async def test_a_connection_given_back_inside_a_transaction_is_rolled_back(client: Client, org: Org) -> None:
+    """The pool runs no reset query (no session state is kept); a transaction left open must still
+    end when its connection goes back, with its tenant setting and its locks."""
+    assert (await client.get("/api/v1/patients", headers=org.headers)).status_code == 200  # the pool exists
+    assert_no_tenant_on(await in_app_loop(client, release_inside_a_transaction, str(org.tenant_id)))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
+import msgspec
 import pytest
 
 from core.db.tenant import tenant_transaction
@@ -113,3 +115,48 @@ async def test_the_sweep_only_reveals_tenant_ids_to_the_app_role(owner_db: Any) 
     assert not await owner_db.fetchval(
         "select has_function_privilege('public', 'outbox_pending_tenants(interval)', 'execute')"
     )
+
+
+async def test_a_batch_is_one_round_trip_and_writes_what_enqueue_writes(
+    org: Any, redis_server: Any, worker_settings: Any, app_loop: Any
+) -> None:
+    """The relay hands a batch to Redis in one pipeline (``Publisher.many``); the stored messages and
+    the queue must be exactly what dramatiq's own ``enqueue`` would have left, in outbox order."""
+    server = redis_server()
+    settings = worker_settings(server.url)
+    publish = publisher(build_broker(settings))
+    client = server.client()
+    ids = await app_loop(enqueue_pings, org.tenant_id, [f"n{i}" for i in range(30)])
+    client.config_resetstat()
+
+    assert await app_loop(publish_pending, org.tenant_id, publish) == 30
+
+    stats = client.info("commandstats")
+    assert stats["cmdstat_evalsha"]["calls"] == 30  # dramatiq's enqueue script, once per message
+    queue = [raw.decode() for raw in client.lrange(f"{settings.queue_namespace}:default", 0, -1)]
+    stored = {
+        key.decode(): msgspec.json.decode(raw)
+        for key, raw in client.hgetall(f"{settings.queue_namespace}:default.msgs").items()
+    }
+    assert sorted(queue) == sorted(stored)
+    in_order = [stored[key] for key in queue]
+    # the relay's order: created_at, then id (one transaction wrote them all, so by id)
+    assert [message["message_id"] for message in in_order] == sorted(str(i) for i in ids)
+    single = dramatiq_enqueue_of(publish, server, settings)
+    assert {key for message in in_order for key in message} == set(single)
+    assert {message["options"].keys() == single["options"].keys() for message in in_order} == {True}
+
+
+def dramatiq_enqueue_of(publish: Any, server: Any, settings: Any) -> dict[str, Any]:
+    """What ``broker.enqueue`` (the one-message path) stores, for comparison."""
+    from core.outbox.relay import OutboundMessage
+
+    marker = OutboundMessage(uuid.uuid4(), uuid.uuid4(), "core.ping", "default", {"note": "single"}, "k")
+    publish(marker)
+    found = [
+        msgspec.json.decode(value)
+        for value in server.client().hvals(f"{settings.queue_namespace}:default.msgs")
+        if msgspec.json.decode(value)["message_id"] == str(marker.id)
+    ]
+    assert len(found) == 1
+    return dict(found[0])
