@@ -29,6 +29,7 @@ test: $(STAMP) $(PARTNER_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/bandit -q -r core plugins workers tenants -b .ci/bandit-baseline.json
 
 migrate: $(STAMP)
 	$(BIN)/carecoord migrate

@@ -146,6 +146,76 @@ def cmd_tenant_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tenant_export(args: argparse.Namespace) -> int:
+    from core.platform import tenant_id_for
+    from core.tenancy.lifecycle import export_lines
+
+    out = open(args.output, "wb") if args.output != "-" else sys.stdout.buffer  # noqa: SIM115 - closed below
+
+    async def write() -> int:
+        lines = 0
+        async for line in export_lines(await tenant_id_for(args.slug)):
+            out.write(line)
+            lines += 1
+        return lines
+
+    try:
+        lines = _run(write)
+    finally:
+        if out is not sys.stdout.buffer:
+            out.close()
+    print(f"{lines} lines", file=sys.stderr)
+    return 0
+
+
+def cmd_tenant_delete(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from core.db.tenant import tenant_transaction
+    from core.platform import tenant_id_for
+    from core.settings import get_settings
+    from core.tenancy.lifecycle import request_deletion
+
+    grace = timedelta(
+        days=args.grace_days if args.grace_days is not None else get_settings().tenant_deletion_grace_days
+    )
+
+    async def delete() -> Any:
+        tenant_id = await tenant_id_for(args.slug)
+        async with tenant_transaction(tenant_id) as tx:
+            return await request_deletion(tx, tenant_id, grace=grace, actor_type="system", actor_id=None)
+
+    print(json.dumps({"slug": args.slug, "status": "closed", "purge_after": _run(delete).isoformat()}))
+    return 0
+
+
+def cmd_tenant_reopen(args: argparse.Namespace) -> int:
+    from core.platform import tenant_id_for
+    from core.tenancy.lifecycle import reopen
+
+    async def run() -> None:
+        await reopen(await tenant_id_for(args.slug))
+
+    _run(run)
+    print(json.dumps({"slug": args.slug, "status": "active"}))
+    return 0
+
+
+def cmd_tenant_purge(args: argparse.Namespace) -> int:
+    from core.platform import tenant_id_for
+    from core.tenancy.lifecycle import purge, purge_due
+
+    async def run() -> dict[Any, int]:
+        if args.slug:
+            tenant_id = await tenant_id_for(args.slug)
+            return {tenant_id: await purge(tenant_id)}
+        return await purge_due()
+
+    for tenant_id, rows in _run(run).items():
+        print(json.dumps({"tenant_id": str(tenant_id), "rows_deleted": rows}))
+    return 0
+
+
 def cmd_user_create(args: argparse.Namespace) -> int:
     import asyncpg
     import msgspec
@@ -317,6 +387,20 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("slug")
     status.add_argument("status", choices=["trial", "active", "suspended", "closed"])
     status.set_defaults(func=cmd_tenant_status)
+    export = tenant.add_parser("export", help="write all of a tenant's data as JSON lines (credentials left out)")
+    export.add_argument("slug")
+    export.add_argument("-o", "--output", default="-", help="file to write (default: standard output)")
+    export.set_defaults(func=cmd_tenant_export)
+    delete = tenant.add_parser("delete", help="close a tenant now and purge its data after the grace period")
+    delete.add_argument("slug")
+    delete.add_argument("--grace-days", type=int, help="default TENANT_DELETION_GRACE_DAYS")
+    delete.set_defaults(func=cmd_tenant_delete)
+    reopen = tenant.add_parser("reopen", help="cancel a deletion within its grace period")
+    reopen.add_argument("slug")
+    reopen.set_defaults(func=cmd_tenant_reopen)
+    purge = tenant.add_parser("purge", help="purge closed tenants past their grace period (or the one named)")
+    purge.add_argument("--slug", help="only this tenant (it must be closed past its grace period)")
+    purge.set_defaults(func=cmd_tenant_purge)
 
     user = sub.add_parser("user", help="user administration").add_subparsers(dest="action", required=True)
     ucreate = user.add_parser("create", help="add a user to a tenant")

@@ -67,6 +67,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Where report files are stored (local storage); empty: ``{data_dir}/reports``."""
     report_ttl_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 366)] = 72
     """How long a built report can be downloaded before its file is purged."""
+    breached_passwords_url: str = ""
+    """A "Have I Been Pwned"-style range API for new passwords (``https://api.pwnedpasswords.com/range/``);
+    empty: only the offline check (docs/security.md, "Passwords")."""
+    tenant_deletion_grace_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 30
+    """Days between an organization's deletion request (it is closed at once) and the purge of its data."""
     report_max_rows: Annotated[int, msgspec.Meta(ge=1, le=5_000_000)] = 200_000
     """A report producing more rows fails with a message asking for narrower parameters."""
 

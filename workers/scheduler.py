@@ -31,6 +31,7 @@ from core.plugins.manager import PluginHost, get_host
 from core.plugins.records import PeriodicJob
 from core.plugins.tenant_modules import tenant_modules
 from core.settings import Settings
+from core.tenancy.lifecycle import purge_due
 from workers.cron import Occurrence, due_occurrences
 
 log = logging.getLogger("carecoord.scheduler")
@@ -219,13 +220,16 @@ class Scheduler:
         return created
 
     async def maintenance(self) -> None:
-        """Housekeeping the leader does each tick: outbox retention, expired report files."""
+        """Housekeeping the leader does each tick: outbox retention, expired report files, and the purge of
+        deleted organizations whose grace period is over."""
         async with platform_transaction() as tx:
             tenant_ids = [r["id"] for r in await tx.fetch("select id from tenants")]
         for tenant_id in tenant_ids:
             await purge_published(tenant_id)
         for purge in maintenance_tasks():
             await purge()
+        for tenant_id, rows in (await purge_due()).items():  # organizations deleted past their grace period
+            log.info("purged tenant %s: %d rows", tenant_id, rows)
 
     async def periodic(self) -> None:
         while not self.stop.is_set():

@@ -27,4 +27,5 @@ def requires_permission(permission: str) -> Guard:
             raise PermissionDeniedException(f"Requires permission {permission}")
 
     guard.__name__ = "requires_" + permission.replace(":", "_")
+    guard.permission = permission  # type: ignore[attr-defined]  # read by the cross-tenant probe's role matrix
     return guard

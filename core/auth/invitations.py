@@ -18,6 +18,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from core.audit.service import record
 from core.auth.guards import requires_permission
+from core.auth.password_policy import refuse_weak
 from core.auth.passwords import hash_password
 from core.auth.permissions import Permission, Role
 from core.auth.schemas import UserOut
@@ -153,6 +154,7 @@ async def inspect_invitation(data: LinkToken) -> InvitationOut:
 async def accept_invitation(data: InvitationAccept, request: Request[Any, Any, Any]) -> Activated:
     """The user becomes active with a verified address and can log in; the link is used up."""
     ip, request_id = request_origin(request)
+    await refuse_weak(data.password, "password", context=(data.full_name or "",))
     found = await redeem_link(
         data.token,
         INVITE,

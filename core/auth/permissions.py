@@ -13,6 +13,8 @@ class Permission(StrEnum):
     USERS_READ = "users:read"
     USERS_MANAGE = "users:manage"
     TENANT_MANAGE = "tenant:manage"
+    TENANT_EXPORT = "tenant:export"
+    TENANT_DELETE = "tenant:delete"
     API_KEYS_MANAGE = "api_keys:manage"
     MODULES_MANAGE = "modules:manage"
     DIRECTORY_MANAGE = "directory:manage"
@@ -36,7 +38,8 @@ _CARE = {Permission.PATIENTS_READ, Permission.PATIENTS_WRITE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset(Permission),
-    Role.ADMIN: frozenset(Permission),
+    # Taking all the data out, or deleting the organization, is the owner's decision alone.
+    Role.ADMIN: frozenset(Permission) - {Permission.TENANT_EXPORT, Permission.TENANT_DELETE},
     Role.COORDINATOR: frozenset(
         _CARE
         | {Permission.USERS_READ, Permission.DIRECTORY_MANAGE, Permission.REPORTS_READ, Permission.REPORTS_RUN}

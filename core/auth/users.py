@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from core.audit.service import record
 from core.auth.guards import requires_permission
+from core.auth.password_policy import refuse_weak
 from core.auth.passwords import hash_password
 from core.auth.permissions import Permission, api_key_scopes
 from core.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, UserCreate, UserOut, UserUpdate
@@ -50,6 +51,7 @@ class UserController(Controller):
         if data.role == "owner" and ctx.principal.role != "owner":
             raise problem(403, "Only an owner can add another owner")
         await check_user_limit(ctx.tx, ctx.tenant_id)
+        await refuse_weak(data.password, "password", context=(data.email, data.full_name))
         row = await ctx.tx.fetchrow(
             f"insert into users (tenant_id, email, full_name, role, password_hash) values ($1, $2, $3, $4, $5) "
             f"returning {USER_COLUMNS}",

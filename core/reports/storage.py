@@ -48,6 +48,9 @@ class ReportStorage(Protocol):
     async def delete(self, key: str) -> None:
         """Remove the file; a missing file is not an error (purging is retried)."""
 
+    async def delete_tenant(self, tenant_id: UUID) -> int:
+        """Remove every file of ``tenant_id`` (its deletion); returns how many there were."""
+
 
 class LocalStorage:
     """Files under a directory on this machine (or a shared volume mounted on API and worker hosts)."""
@@ -87,6 +90,19 @@ class LocalStorage:
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, True)
+
+    async def delete_tenant(self, tenant_id: UUID) -> int:
+        return await asyncio.to_thread(self._delete_folder, self.root / str(UUID(str(tenant_id))))
+
+    @staticmethod
+    def _delete_folder(folder: Path) -> int:
+        if not folder.is_dir():
+            return 0
+        files = [path for path in folder.iterdir() if path.is_file()]
+        for path in files:
+            path.unlink(missing_ok=True)
+        folder.rmdir()
+        return len(files)
 
 
 def reports_root(settings: Settings) -> Path:

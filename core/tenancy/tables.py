@@ -17,6 +17,8 @@ class Tenant(Table, tablename="tenants"):
     business_hours = JSONB(help_text='{"days": [1, 2, 3, 4, 5], "start": "08:00", "end": "17:00"}')
     modules_version = BigInt(help_text="bumped on every module change; invalidates per-process caches")
     setup_completed_at = Timestamptz(null=True, help_text="when the portal's guided setup was finished")
+    deletion_requested_at = Timestamptz(null=True, help_text="when the organization asked to be deleted")
+    purge_after = Timestamptz(null=True, help_text="when its data may be purged (the grace period's end)")
     created_at = Timestamptz()
     updated_at = Timestamptz()
 
