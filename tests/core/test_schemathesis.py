@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -103,23 +104,23 @@ def _fuzzing_tenant(base_url: str) -> tuple[dict[str, str], dict[str, str]]:
     return headers, ids
 
 
-@pytest.fixture(scope="module")
-def live_api() -> Iterator[LiveApi]:
+@contextmanager
+def serving(log_level: str = "WARNING") -> Iterator[tuple[str, str]]:
+    """A real ``carecoord serve`` on a free port with the session's environment at ``log_level``; yields its
+    base URL and the path of the file holding its whole output (deleted afterwards)."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    log_fd, log_path = tempfile.mkstemp(prefix="carecoord-fuzz-", suffix=".log")
-    env = {**os.environ, "LOG_LEVEL": "WARNING"}
+    log_fd, log_path = tempfile.mkstemp(prefix="carecoord-serve-", suffix=".log")
     server = subprocess.Popen(
         [sys.executable, "-m", "core.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
+        env={**os.environ, "LOG_LEVEL": log_level},
         stdout=log_fd,
         stderr=subprocess.STDOUT,
     )
     os.close(log_fd)
     try:
         _wait_until_healthy(base_url, server, log_path)
-        headers, ids = _fuzzing_tenant(base_url)
-        yield LiveApi(base_url, headers, ids, log_path)
+        yield base_url, log_path
     finally:
         server.terminate()
         try:
@@ -128,6 +129,13 @@ def live_api() -> Iterator[LiveApi]:
             server.kill()
             server.wait()
         os.unlink(log_path)
+
+
+@pytest.fixture(scope="module")
+def live_api() -> Iterator[LiveApi]:
+    with serving() as (base_url, log_path):
+        headers, ids = _fuzzing_tenant(base_url)
+        yield LiveApi(base_url, headers, ids, log_path)
 
 
 def _openapi_document() -> dict[str, Any]:

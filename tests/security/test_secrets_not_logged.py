@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,32 +14,13 @@ import httpx
 import pyotp
 import pytest
 
-from tests.core.test_schemathesis import _free_port, _wait_until_healthy
+from tests.core.test_schemathesis import serving
 
 
 @pytest.fixture
 def server() -> Iterator[tuple[str, Path]]:
-    port = _free_port()
-    log_fd, log_name = tempfile.mkstemp(prefix="carecoord-secrets-", suffix=".log")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, "LOG_LEVEL": "DEBUG"},
-        stdout=log_fd,
-        stderr=subprocess.STDOUT,
-    )
-    os.close(log_fd)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(base, process, log_name)
-        yield base, Path(log_name)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        Path(log_name).unlink(missing_ok=True)
+    with serving(log_level="DEBUG") as (base_url, log_path):
+        yield base_url, Path(log_path)
 
 
 def test_a_full_session_leaves_no_secret_in_the_log(server: tuple[str, Path]) -> None:
