@@ -14,6 +14,7 @@ the tenant's report files go with it.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -53,8 +54,6 @@ class DeletionError(ValueError):
 
 def _encode(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
-        import base64
-
         return base64.b64encode(bytes(value)).decode()
     if isinstance(value, timedelta):
         return value.total_seconds()

@@ -63,6 +63,10 @@ class Org:
 class CareRecords(RuleBasedStateMachine):
     http: httpx.Client
     namespace: str
+    broker: Any
+    """A Dramatiq broker on a Redis namespace of the test's own: the relay publishes into it."""
+    portal: Any
+    """The in-process app's event loop, where the relay runs (on the app's connection pool)."""
     relayed = 0
     """Outbox rows the relay invariant saw across all runs: it must not have held vacuously."""
 
@@ -184,7 +188,14 @@ class CareRecords(RuleBasedStateMachine):
     def the_relay_publishes_what_was_committed(self) -> None:
         if not hasattr(self, "orgs"):
             return
-        committed, messages = asyncio.run(_relay({t: o.tenant_id for t, o in self.orgs.items()}, self.namespace))
+        tenants = {t: o.tenant_id for t, o in self.orgs.items()}
+        self.portal.call(_publish, list(tenants.values()), self.broker)
+        committed = asyncio.run(_committed(tenants))
+        messages = [
+            msgspec.json.decode(raw)
+            for key in self.broker.client.scan_iter(match=f"{self.namespace}:*.msgs")
+            for raw in self.broker.client.hvals(key)
+        ]
         ids = [m["message_id"] for m in messages]
         assert len(ids) == len(set(ids)), "a message was published twice"
         CareRecords.relayed = max(CareRecords.relayed, sum(len(rows) for rows in committed.values()))
@@ -207,33 +218,26 @@ async def _phi_events(tenant_id: UUID) -> int:
         await conn.close()
 
 
-async def _relay(tenants: dict[str, UUID], namespace: str) -> tuple[dict[str, list[UUID]], list[dict[str, Any]]]:
-    """Publish every tenant's pending outbox rows to a broker namespace of the test's own; the committed
-    rows (all of them, published now or before) and every message the namespace holds."""
+async def _publish(tenant_ids: list[UUID], broker: Any) -> None:
+    """The relay's work for these tenants, in the app's event loop (its connection pool lives there)."""
     from core.outbox.relay import publish_pending
-    from core.platform import pool
-    from core.settings import get_settings
-    from workers.broker import build_broker, publisher
+    from workers.broker import publisher
 
-    broker = build_broker(msgspec.structs.replace(get_settings(), queue_namespace=namespace))
-    async with pool():
-        for tenant_id in tenants.values():
-            while await publish_pending(tenant_id, publisher(broker)):
-                pass
+    for tenant_id in tenant_ids:
+        while await publish_pending(tenant_id, publisher(broker)):
+            pass
+
+
+async def _committed(tenants: dict[str, UUID]) -> dict[str, list[UUID]]:
+    """Every outbox row each tenant committed (published now or before)."""
     conn = await asyncpg.connect(os.environ["DATABASE_URL"])
     try:
-        committed = {
+        return {
             name: [r["id"] for r in await conn.fetch("select id from outbox where tenant_id = $1", tenant_id)]
             for name, tenant_id in tenants.items()
         }
     finally:
         await conn.close()
-    messages = [
-        msgspec.json.decode(raw)
-        for key in broker.client.scan_iter(match=f"{namespace}:*.msgs")
-        for raw in broker.client.hvals(key)
-    ]
-    return committed, messages
 
 
 @pytest.fixture(scope="module")
@@ -242,9 +246,14 @@ def live() -> Any:
         yield http
 
 
-def test_patients_appointments_and_referrals_keep_their_invariants(live: httpx.Client) -> None:
+def test_patients_appointments_and_referrals_keep_their_invariants(live: httpx.Client, client: Any) -> None:
+    from core.settings import get_settings
+    from workers.broker import build_broker
+
     CareRecords.http = live
     CareRecords.namespace = f"sm-{secrets.token_hex(4)}"
+    CareRecords.broker = build_broker(msgspec.structs.replace(get_settings(), queue_namespace=CareRecords.namespace))
+    CareRecords.portal = client.blocking_portal
     runner = CareRecords.TestCase
     runner.settings = settings(
         max_examples=8, stateful_step_count=20, deadline=None, suppress_health_check=list(HealthCheck), database=None
