@@ -14,6 +14,12 @@ from core.auth.principal import Principal
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
 
+def is_preflight(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """An ``OPTIONS`` request: litestar answers it itself (the allowed methods, no data) and the
+    authentication middleware leaves it alone, so a guard has no principal to look at and lets it pass."""
+    return connection.scope.get("method") == "OPTIONS"
+
+
 def requires_permission(permission: str) -> Guard:
     """Allow the request only when the principal holds ``permission``.
 
@@ -22,6 +28,8 @@ def requires_permission(permission: str) -> Guard:
     """
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if is_preflight(connection):
+            return
         principal = connection.user
         if not isinstance(principal, Principal) or not principal.can(permission):
             raise PermissionDeniedException(f"Requires permission {permission}")

@@ -1,8 +1,23 @@
-"""Answering with a file of patient data: always a download, never cached, never sniffed."""
+"""Files of patient data: received as a multipart form, answered as a download (never cached, never sniffed)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from litestar import Response
+from litestar.datastructures import UploadFile
+
+
+@dataclass
+class UploadForm:
+    """An upload: a multipart form whose field ``data`` is the file.
+
+    A handler declares ``data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)]``.
+    A bare ``UploadFile`` there took any field and answered 500 to a form without a file (litestar's
+    extractor); with the form named, a missing file is a 400 naming ``data``, and the API document names it.
+    """
+
+    data: UploadFile
 
 
 def download_headers(filename: str) -> dict[str, str]:

@@ -11,6 +11,7 @@ from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 
+from core.auth.guards import is_preflight
 from core.auth.principal import Principal
 from core.db.tenant import tenant_transaction
 from core.http.context import request_context
@@ -23,6 +24,8 @@ def requires_module(name: str) -> Any:
     """Guard: 404 (as for a route that does not exist) unless the caller's tenant enabled ``name``."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if is_preflight(connection):
+            return
         principal = cast(Principal, connection.user)
         host = cast(PluginHost, connection.app.state.plugin_host)
         async with tenant_transaction(principal.tenant_id) as tx:

@@ -12,11 +12,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Response, get, post
-from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
-from core.http.files import download
+from core.http.files import UploadForm, download
 from core.plugins.sdk import PluginContext, problem, requires_permission
 from plugins.insurance.documents import (
     MAX_BYTES,
@@ -49,16 +48,17 @@ def document_routes(owner_type: OwnerType, base: str, lookup: Lookup, what: str)
     async def upload(
         plugin: PluginContext,
         owner_id: UUID,
-        data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+        data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
         kind: DocumentKind = "other",
     ) -> DocumentInfo:
         patient_id = await lookup(plugin, owner_id)
         if patient_id is None:
             raise problem(404, missing)
-        content = await data.read(MAX_BYTES + 1)
+        upload = data.data
+        content = await upload.read(MAX_BYTES + 1)
         try:
             return await add_document(
-                plugin, owner_type, owner_id, patient_id, kind, data.filename, data.content_type, content
+                plugin, owner_type, owner_id, patient_id, kind, upload.filename, upload.content_type, content
             )
         except AttachmentRejectedError as exc:
             raise problem(422, str(exc), errors=[{"key": "data", "message": str(exc)}]) from None

@@ -6,11 +6,10 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Response, get, post
-from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
-from core.http.files import download
+from core.http.files import UploadForm, download
 from core.notifications.attachments import AttachmentRejectedError
 from core.plugins.sdk import PluginContext, problem, requires_permission
 from plugins.referrals.attachments import (
@@ -35,11 +34,12 @@ WRITE = "referrals:write"
 async def upload_attachment(
     plugin: PluginContext,
     referral_id: UUID,
-    data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+    data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> AttachmentInfo:
-    content = await data.read(MAX_TOTAL_BYTES + 1)
+    upload = data.data
+    content = await upload.read(MAX_TOTAL_BYTES + 1)
     try:
-        return await add_attachment(plugin, referral_id, data.filename, data.content_type, content)
+        return await add_attachment(plugin, referral_id, upload.filename, upload.content_type, content)
     except ReferralGoneError:
         raise problem(404, "No such referral") from None
     except AttachmentRejectedError as exc:

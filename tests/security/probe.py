@@ -37,8 +37,8 @@ class Operation:
     """(name, format) of each path parameter, in order; format ``uuid`` marks a record id."""
     body: dict[str, Any] | None
     public: bool
-    upload: bool = False
-    """The body is a multipart form with a ``file`` (a document upload)."""
+    upload: str = ""
+    """For a multipart upload: the form field that carries the file (from the document); else empty."""
 
     @property
     def id_bearing(self) -> bool:
@@ -61,7 +61,10 @@ def operations(schema: dict[str, Any], public: set[tuple[str, str]]) -> list[Ope
             content = op.get("requestBody", {}).get("content", {})
             body = content.get("application/json", {}).get("schema")
             public_op = (method.upper(), template) in public
-            found.append(Operation(method.upper(), template, params, body, public_op, "multipart/form-data" in content))
+            form = content.get("multipart/form-data", {}).get("schema", {})
+            form = schema["components"]["schemas"][form["$ref"].rsplit("/", 1)[1]] if "$ref" in form else form
+            upload = next((name for name, f in form.get("properties", {}).items() if f.get("format") == "binary"), "")
+            found.append(Operation(method.upper(), template, params, body, public_op, upload))
     return found
 
 

@@ -46,7 +46,7 @@ HINTS = {
 }
 """What a schema cannot say: a payer on the ``demo`` adapter needs no endpoint; ICD-10 and CPT codes;
 money (paid less than billed, so a claim can be appealed); letters need no channel settings."""
-UPLOAD = {"file": ("probe.pdf", b"%PDF-1.4\n% probe document\n", "application/pdf")}
+UPLOAD = ("probe.pdf", b"%PDF-1.4\n% probe document\n", "application/pdf")
 APPEALS = (
     "an appeal needs an adjudicated claim or authorization, a state the generated moves do not reach "
     "(tests/insurance/test_appeals_api.py probes these routes as another organization)"
@@ -97,7 +97,7 @@ async def build_world(client: Client, org: Org, schema: dict[str, Any], ops: lis
                 continue
             for body in world.bodies(op.body):
                 if op.upload:
-                    answer = await client.post(path, headers=org.headers, files=UPLOAD)
+                    answer = await client.post(path, headers=org.headers, files={op.upload: UPLOAD})
                 else:
                     answer = await client.post(path, headers=org.headers, json=body)
                 if os.environ.get("PROBE_DEBUG") and not answer.is_success:

@@ -80,6 +80,10 @@ class CareRecords(RuleBasedStateMachine):
         self.owned: dict[str, set[str]] = {name: set() for name in TENANTS}
         self.phi_events = Counter[str]()
         self.baseline = {name: asyncio.run(_phi_events(org.tenant_id)) for name, org in self.orgs.items()}
+        for tenant in TENANTS:  # a referral sent in each: its packet goes through the outbox in every run
+            _, patient_id = self.create_patient(tenant, "Lovelace")
+            _, referral_id = self.refer((tenant, patient_id))
+            self.move_referral((tenant, referral_id), "sent", tenant)
 
     def _call(self, tenant: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return self.http.request(method, path, headers=self.orgs[tenant].headers, **kwargs)
