@@ -162,10 +162,10 @@ def pgbench(report: Report, admin_url: str) -> None:
             _row("pgbench -S", None, None, "", note="pgbench is not installed (apt-get install postgresql-client)")
         )
         return
-    from core.testing.services import drop_database
+    from core.testing.services import create_database, drop_database
 
     database = f"bench_pgbench_{secrets.token_hex(4)}"
-    asyncio.run(_create_database(admin_url, database))
+    asyncio.run(create_database(admin_url, database))
     url = _with_database(admin_url, database)
     seconds = max(1, round(SECONDS))
     try:
@@ -195,16 +195,6 @@ def pgbench(report: Report, admin_url: str) -> None:
             report.add(_row("pgbench -S (select-only, scale 1)", clients, tps, "tx/s", note=note))
     finally:
         asyncio.run(drop_database(admin_url, database))
-
-
-async def _create_database(admin_url: str, database: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'create database "{database}"')
-    finally:
-        await conn.close()
 
 
 # --------------------------------------------------------------------------------------------- asyncpg

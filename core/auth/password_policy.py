@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import httpx
 from zxcvbn import zxcvbn
 
+from core.http.problems import problem
 from core.settings import get_settings
 
 MIN_SCORE = 3
@@ -65,9 +66,9 @@ async def _breaches(url: str, password: str) -> int:
 async def check_new_password(password: str, *, context: Sequence[str] = ()) -> None:
     """Raise :class:`WeakPasswordError` unless ``password`` may be set. ``context``: the account's e-mail,
     name, organization: a password made of them is easy to guess for anyone who knows the account."""
-    problem = await asyncio.to_thread(_guessability, password, context)
-    if problem:
-        raise WeakPasswordError(problem)
+    advice = await asyncio.to_thread(_guessability, password, context)
+    if advice:
+        raise WeakPasswordError(advice)
     url = get_settings().breached_passwords_url
     if url and (seen := await _breaches(url, password)):
         raise WeakPasswordError(f"This password has appeared in {seen:,} data breaches. Choose another one.")
@@ -75,8 +76,6 @@ async def check_new_password(password: str, *, context: Sequence[str] = ()) -> N
 
 async def refuse_weak(password: str, key: str, *, context: Sequence[str] = ()) -> None:
     """:func:`check_new_password` for a request: a refusal is a 422 naming the body's field ``key``."""
-    from core.http.problems import problem
-
     try:
         await check_new_password(password, context=context)
     except WeakPasswordError as exc:

@@ -34,7 +34,7 @@ def with_database(url: str, database: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
 
 
-async def _create_database(admin_url: str, database: str) -> None:
+async def create_database(admin_url: str, database: str) -> None:
     conn = await asyncpg.connect(admin_url)
     try:
         await conn.execute(f'create database "{database}"')
@@ -61,7 +61,7 @@ def start() -> TestServices:
     admin_url = embedded.database_url or os.environ["DATABASE_URL"]
     redis_url = embedded.redis_url or os.environ["REDIS_URL"]
     database = f"carecoord_test_{secrets.token_hex(4)}"
-    asyncio.run(_create_database(admin_url, database))
+    asyncio.run(create_database(admin_url, database))
     database_url = with_database(admin_url, database)
     os.environ.update(
         {

@@ -109,15 +109,22 @@ def _fuzzing_tenant(base_url: str) -> tuple[dict[str, str], dict[str, str]]:
 
 
 @contextmanager
-def serving(log_level: str = "WARNING") -> Iterator[tuple[str, str]]:
-    """A real ``carecoord serve`` on a free port with the session's environment at ``log_level``; yields its
-    base URL and the path of the file holding its whole output (deleted afterwards)."""
+def serving(log_level: str = "WARNING", env: dict[str, str | None] | None = None) -> Iterator[tuple[str, str]]:
+    """A real ``carecoord serve`` on a free port with the session's environment at ``log_level`` (and ``env``
+    on top: a value replaces, ``None`` removes); yields its base URL and the path of the file holding its
+    whole output (deleted afterwards)."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
+    environment = {**os.environ, "LOG_LEVEL": log_level}
+    for name, value in (env or {}).items():
+        if value is None:
+            environment.pop(name, None)
+        else:
+            environment[name] = value
     log_fd, log_path = tempfile.mkstemp(prefix="carecoord-serve-", suffix=".log")
     server = subprocess.Popen(
         [sys.executable, "-m", "core.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, "LOG_LEVEL": log_level},
+        env=environment,
         stdout=log_fd,
         stderr=subprocess.STDOUT,
     )

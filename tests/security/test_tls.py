@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.conftest import PASSWORD, patient_body
-from tests.core.test_schemathesis import _free_port, _wait_until_healthy
+from tests.core.test_schemathesis import _free_port, serving
 
 PG_BINS = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parent.parent.name))
 PG_BIN = PG_BINS[-1].parent if PG_BINS else None
@@ -189,52 +189,35 @@ def test_the_service_runs_over_tls_only(tls_postgres: int, tls_redis: int, certi
         f"postgresql://postgres@127.0.0.1:{tls_postgres}/postgres?sslmode=verify-full&sslrootcert={certificates.ca}"
     )
     redis_url = f"rediss://127.0.0.1:{tls_redis}/0?ssl_ca_certs={certificates.ca}&ssl_cert_reqs=required"
-    env = {
-        **os.environ,
+    overrides: dict[str, str | None] = {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "SECRET_KEY": secrets.token_urlsafe(48),
-        "LOG_LEVEL": "WARNING",
+        "APP_DATABASE_URL": None,  # the app role's DSN is derived from DATABASE_URL, TLS parameters included
     }
-    env.pop("APP_DATABASE_URL", None)
+    env = {k: v for k, v in {**os.environ, **overrides}.items() if v is not None}
     migrated = subprocess.run([sys.executable, "-m", "core.cli", "migrate"], env=env, capture_output=True, text=True)
     assert migrated.returncode == 0, migrated.stderr[-3000:]
 
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"carecoord-tls-{port}.log"
-    with open(log, "wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
+    with serving(env=overrides) as (base, _), httpx.Client(base_url=base, timeout=30) as http:
+        assert http.get("/ready").status_code == 200  # PostgreSQL and Redis both answered
+        slug = f"tls-{secrets.token_hex(4)}"
+        body = {
+            "organization_name": "TLS",
+            "slug": slug,
+            "owner_email": f"o@{slug}.example",
+            "owner_password": PASSWORD,
+        }
+        assert http.post("/api/v1/signup", json=body).status_code == 201
+        token = http.post(
+            "/api/v1/auth/token", json={"tenant": slug, "email": body["owner_email"], "password": PASSWORD}
         )
-    try:
-        _wait_until_healthy(base, server, str(log))
-        with httpx.Client(base_url=base, timeout=30) as http:
-            assert http.get("/ready").status_code == 200  # PostgreSQL and Redis both answered
-            slug = f"tls-{secrets.token_hex(4)}"
-            body = {
-                "organization_name": "TLS",
-                "slug": slug,
-                "owner_email": f"o@{slug}.example",
-                "owner_password": PASSWORD,
-            }
-            assert http.post("/api/v1/signup", json=body).status_code == 201
-            token = http.post(
-                "/api/v1/auth/token", json={"tenant": slug, "email": body["owner_email"], "password": PASSWORD}
-            )
-            assert token.status_code == 200, token.text  # the login rate limit lives in Redis
-            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-            assert http.post("/api/v1/patients", headers=headers, json=patient_body()).status_code == 201
+        assert token.status_code == 200, token.text  # the login rate limit lives in Redis
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        assert http.post("/api/v1/patients", headers=headers, json=patient_body()).status_code == 201
         encrypted = asyncio.run(_app_connections(database_url))
         assert encrypted, "the service held no connection as the app role"
         assert all(encrypted), f"the app role's connections, encrypted or not: {encrypted}"
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
-        log.unlink(missing_ok=True)
 
     # refused: a client that trusts another CA, and one that will not encrypt
     with pytest.raises(ssl.SSLCertVerificationError):
