@@ -92,10 +92,19 @@ class Confirmation(msgspec.Struct, kw_only=True):
     text: str | None
 
 
+SCREENING_DUE_RANGE = (date(1900, 1, 1), date(2200, 12, 31))
+"""Due dates a screening may have: its reminders are computed days before it, which year 1 cannot hold."""
+
+
 class ScreeningIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: ScreeningName
     """e.g. "mammogram", "colonoscopy", "flu shot" (used in the message as written)."""
     due_on: date
+
+    def __post_init__(self) -> None:
+        first, last = SCREENING_DUE_RANGE
+        if not first <= self.due_on <= last:
+            raise ValueError(f"due_on must be between {first.isoformat()} and {last.isoformat()}")
 
 
 class Screening(msgspec.Struct, kw_only=True):

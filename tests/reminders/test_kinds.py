@@ -65,6 +65,19 @@ async def test_a_screening_is_planned_before_and_on_its_due_date_and_each_touch_
     assert await plugin_failures(owner_db, reminding) == []
 
 
+async def test_a_screening_due_date_out_of_range_is_a_400_not_a_500(client: Any, reminding: Any) -> None:
+    """Found by fuzzing every route: a due date in the first days of year 1 has no date 14 days before it."""
+    patient = await new_patient(client, reminding)
+    url = f"{REMINDERS}/patients/{patient['id']}/screenings"
+    for due_on in ("0001-01-01", "0001-01-09", "1899-12-31", "2201-01-01"):
+        refused = await client.post(url, headers=reminding.headers, json={"name": "flu shot", "due_on": due_on})
+        assert refused.status_code == 400, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "due_on must be between 1900-01-01 and 2200-12-31" in refused.text
+    edge = await client.post(url, headers=reminding.headers, json={"name": "flu shot", "due_on": "1900-01-01"})
+    assert edge.status_code == 201, edge.text
+
+
 async def test_a_referral_follow_up_is_planned_when_sent_and_cancelled_when_scheduled(
     client: Any, reminding: Any, owner_db: Any, app_loop: Any
 ) -> None:
