@@ -58,6 +58,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     outbox_sweep_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
     """How often the scheduler publishes outbox rows a notification missed (e.g. Redis was down)."""
     scheduler_tick_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30.0
+    notification_send_timeout_seconds: Annotated[int, msgspec.Meta(ge=2, le=86400)] = 600
+    """How long one send may take: a notification claimed longer ago than this is taken as lost with its
+    worker and sent again (the scheduler's sweep and any redelivery both go by it)."""
     metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
     """Port of the scheduler's Prometheus endpoint (queue depths); 0 turns it off."""
     worker_metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
@@ -122,6 +125,7 @@ _INT_FIELDS = {
     "worker_db_pool_size",
     "worker_heartbeat_timeout_ms",
     "worker_maintenance_chance",
+    "notification_send_timeout_seconds",
     "metrics_port",
     "worker_metrics_port",
     "portal_idle_timeout_seconds",

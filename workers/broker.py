@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Sequence
 from typing import Any
 from uuid import uuid4
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
+import redis
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import current_millis
+from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import AsyncIO, CurrentMessage
 
 from core.outbox.relay import OutboundMessage
 from core.settings import Settings
+
+log = logging.getLogger("carecoord.broker")
 
 QUEUES = ("notifications", "reports", "default")
 """Core's queues; plugins may declare more, and a worker consumes every declared queue unless told otherwise."""
@@ -24,11 +30,57 @@ def redis_broker_url(url: str) -> dict[str, Any]:
     return {"url": url}
 
 
+class _Consumer(_RedisConsumer):
+    """dramatiq's Redis consumer, whose ``requeue`` reports a lost connection as the others do.
+
+    A consumer thread that fails puts back what it held with ``requeue``; with Redis down that raised
+    redis' own ``ConnectionError``, which nothing caught, and the thread died for good (no more retries
+    of that queue would ever come due). As ``ConnectionClosed`` it is expected, and the thread restarts.
+    """
+
+    def requeue(self, messages: Any) -> None:
+        try:
+            super().requeue(messages)  # type: ignore[no-untyped-call]
+        except redis.ConnectionError as exc:
+            raise ConnectionClosed(exc) from None  # type: ignore[no-untyped-call]
+
+
+class WorkerRedisBroker(RedisBroker):
+    """dramatiq's RedisBroker, taking a new worker id whenever a consumer restarts after an error.
+
+    A consumer that loses Redis (down, restarting) drops what it held in memory (messages waiting out a
+    retry's backoff, prefetched ones) and cannot ack the ones it finished meanwhile. All of them stay in
+    the worker's ack set, which Redis's maintenance hands back to the queue only once the worker's
+    heartbeat stops, and it never stops while the process lives: the messages would wait forever. Under a
+    new id the old one's heartbeat lapses, and ``WORKER_HEARTBEAT_TIMEOUT_MS`` later every message it held
+    is queued again. One that was in fact finished runs again and finds its effect key (actors are
+    idempotent). ``tests/faults/`` restarts Redis under load and counts every message delivered.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
+        self._consuming: set[tuple[int, str]] = set()
+
+    @property
+    def consumer_class(self) -> type[Any]:
+        return _Consumer
+
+    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Any:
+        key = (threading.get_ident(), queue_name)
+        if key in self._consuming:  # dramatiq's consumer thread restarts only after an error
+            old, self.broker_id = self.broker_id, str(uuid4())
+            log.warning(
+                "consumer of %s restarted: worker id %s retired, its unacked messages come back", queue_name, old
+            )
+        self._consuming.add(key)
+        return super().consume(queue_name, prefetch, timeout)
+
+
 def build_broker(settings: Settings, *, with_worker_middleware: bool = False) -> RedisBroker:
     """The broker; with ``with_worker_middleware`` also the middleware a worker process needs."""
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set (and no embedded Redis was started)")
-    broker = RedisBroker(  # type: ignore[no-untyped-call]
+    broker = WorkerRedisBroker(
         **redis_broker_url(settings.redis_url),
         namespace=settings.queue_namespace,
         heartbeat_timeout=settings.worker_heartbeat_timeout_ms,

@@ -55,9 +55,17 @@ class TenantSweep:
 
     actor_name: str
     finder: str
+    """A call returning ``setof uuid``; ``$1`` in it is bound to ``argument(settings)``."""
+    argument: Callable[[Settings], Any] | None = None
 
 
-CORE_SWEEPS = (TenantSweep("notifications.release_deferred", "notifications_due_tenants()"),)
+CORE_SWEEPS = (
+    TenantSweep(
+        "notifications.release_deferred",
+        "notifications_due_tenants(make_interval(secs => $1))",
+        lambda settings: float(settings.notification_send_timeout_seconds),
+    ),
+)
 
 
 def maintenance_tasks() -> list[Callable[[], Awaitable[Any]]]:
@@ -205,7 +213,8 @@ class Scheduler:
             if actor is None:
                 continue
             async with platform_transaction() as tx:
-                rows = await tx.fetch(f"select {sweep_spec.finder} as tenant_id")
+                arguments = () if sweep_spec.argument is None else (sweep_spec.argument(self.settings),)
+                rows = await tx.fetch(f"select {sweep_spec.finder} as tenant_id", *arguments)
             for row in rows:
                 async with tenant_transaction(row["tenant_id"]) as tx:
                     inserted = await insert_message(

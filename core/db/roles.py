@@ -16,7 +16,7 @@ APPEND_ONLY = {"audit_events"}
 # Tables the app may only write to, never read (operators read them as the owner).
 INSERT_ONLY = {"unrouted_messages"}
 # Narrow SECURITY DEFINER functions the app may call.
-FUNCTIONS = ("outbox_pending_tenants(interval)", "notifications_due_tenants()")
+FUNCTIONS = ("outbox_pending_tenants(interval)", "notifications_due_tenants(interval)")
 APP_FUNCTIONS_SQL = (
     "select p.oid::regprocedure::text as signature from pg_proc p "
     "join pg_namespace n on n.oid = p.pronamespace and n.nspname = 'public' "

@@ -8,10 +8,13 @@ into its next use.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
+
+import asyncpg
 
 from core.db.engine import engine
 
@@ -59,6 +62,66 @@ class TenantInactiveError(Exception):
     """The tenant is suspended, closed or gone: its credentials no longer work."""
 
 
+class DatabaseUnavailableError(ConnectionError):
+    """PostgreSQL could not be reached, or the connection broke mid-transaction: a 503, safe to retry."""
+
+
+CONNECTION_LOST: tuple[type[BaseException], ...] = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
+"""What asyncpg raises when there is no server or no connection any more (a unix socket that is gone gives
+``FileNotFoundError``; using a connection that died, ``InterfaceError``)."""
+
+
+@asynccontextmanager
+async def _transaction() -> AsyncIterator[Any]:
+    """Piccolo's transaction, made safe for a connection that breaks.
+
+    Piccolo releases the connection and resets its current-transaction variable only when its commit or
+    rollback succeeds; on a connection PostgreSQL just dropped they raise, and the pool slot would be
+    lost for good. Here the connection goes back to the pool whatever happens, and a lost connection is
+    reported as :class:`DatabaseUnavailableError`.
+    """
+    transaction = engine().transaction()
+    try:
+        entered = await transaction.__aenter__()
+    except OSError as exc:
+        raise DatabaseUnavailableError(f"PostgreSQL is unreachable: {exc}") from exc
+    if entered is not transaction:  # nested: the outer transaction owns the connection
+        yield entered
+        return
+    try:
+        yield entered
+    except BaseException as exc:
+        try:
+            await transaction.__aexit__(type(exc), exc, exc.__traceback__)
+        except CONNECTION_LOST as cleanup:
+            await _release(transaction)
+            raise DatabaseUnavailableError("the connection to PostgreSQL broke mid-request") from cleanup
+        except BaseException:
+            await _release(transaction)
+            raise
+        raise
+    try:
+        await transaction.__aexit__(None, None, None)
+    except CONNECTION_LOST as exc:
+        await _release(transaction)
+        raise DatabaseUnavailableError("the connection to PostgreSQL broke at commit") from exc
+    except BaseException:
+        await _release(transaction)
+        raise
+
+
+async def _release(transaction: Any) -> None:
+    """What piccolo's ``__aexit__`` skipped when its commit or rollback raised."""
+    with contextlib.suppress(ValueError, RuntimeError):
+        engine().current_transaction.reset(transaction.context)
+    pool = engine().pool
+    with contextlib.suppress(Exception):
+        if pool is not None:
+            await pool.release(transaction.connection)
+        else:
+            await transaction.connection.close()
+
+
 @asynccontextmanager
 async def tenant_transaction(tenant_id: UUID, *, require_active: bool = False) -> AsyncIterator[Tx]:
     """Open a transaction whose first statement pins ``tenant_id``.
@@ -66,7 +129,7 @@ async def tenant_transaction(tenant_id: UUID, *, require_active: bool = False) -
     With ``require_active`` the same round trip reads the tenant's status and
     raises :class:`TenantInactiveError` unless it is trial or active.
     """
-    async with engine().transaction() as transaction:
+    async with _transaction() as transaction:
         tx = Tx(transaction.connection, tenant_id)
         if require_active:
             row = await transaction.connection.fetchrow(SET_TENANT_AND_STATUS_SQL, str(tenant_id))
@@ -84,5 +147,5 @@ async def platform_transaction() -> AsyncIterator[Tx]:
 
     Used by sign-up and login, which must find a tenant before they can pin it.
     """
-    async with engine().transaction() as transaction:
+    async with _transaction() as transaction:
         yield Tx(transaction.connection, None)

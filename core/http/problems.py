@@ -1,8 +1,8 @@
 """RFC 9457 problem details for every error, through litestar's ProblemDetailsPlugin.
 
 No body ever carries a stack trace or SQL: database errors that bad input can
-provoke become 409/422 with a plain sentence, anything else a bare 500 whose
-details go to the log under the request id.
+provoke become 409/422 with a plain sentence, PostgreSQL or Redis being unreachable a 503 with
+``Retry-After``, anything else a bare 500 whose details go to the log under the request id.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from http import HTTPStatus
 from typing import Any
 
 import asyncpg
+import redis.exceptions
 from litestar.exceptions import HTTPException
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
@@ -79,6 +80,31 @@ def _from_data_error(exc: asyncpg.DataError) -> ProblemDetailsException:
     return problem(422, "A value is out of range or malformed")
 
 
+OUTAGES: tuple[type[Exception], ...] = (
+    ConnectionError,  # refused or reset: the server is down or restarting
+    asyncpg.PostgresConnectionError,  # the connection broke mid-request
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, crashed, "cannot connect now" while starting
+    redis.exceptions.ConnectionError,  # also Redis loading its append-only file
+    redis.exceptions.TimeoutError,
+)
+"""PostgreSQL or Redis unreachable: the request was not served and is safe to retry once they are back."""
+
+
+def _from_outage(exc: Exception) -> ProblemDetailsException:
+    log.warning("a backing service is unavailable: %s: %s", type(exc).__name__, exc)
+    return problem(
+        503, "A service this request needs is briefly unavailable; retry shortly", headers={"Retry-After": "1"}
+    )
+
+
+def _from_group(exc: ExceptionGroup[Exception]) -> ProblemDetailsException:
+    """litestar groups what a dependency's cleanup raised (a transaction whose rollback found the connection
+    gone) with the handler's error as the cause: an outage among them is a 503, as on its own."""
+    if any(isinstance(error, OUTAGES) for error in (exc.__cause__, *exc.exceptions)):
+        return _from_outage(exc)
+    return _from_unexpected(exc)
+
+
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:
     log_exception(log, "unhandled error", exc)
     return problem(500, "Something went wrong on our side; the request id identifies it in our logs")
@@ -92,6 +118,8 @@ problem_details_plugin = ProblemDetailsPlugin(
             asyncpg.UniqueViolationError: _from_unique_violation,
             asyncpg.IntegrityConstraintViolationError: _from_integrity,
             asyncpg.DataError: _from_data_error,
+            **dict.fromkeys(OUTAGES, _from_outage),
+            ExceptionGroup: _from_group,
             Exception: _from_unexpected,
         },
     )

@@ -50,9 +50,13 @@ from core.settings import get_settings
 log = logging.getLogger("carecoord.notifications")
 
 MAX_RETRIES = 5
-STALE_CLAIM_SECONDS = 600
 MAX_DEFERRALS = 30
 DONE: frozenset[str] = frozenset({"sent", "delivered", "failed", "bounced", "suppressed", "skipped"})
+
+
+def send_timeout() -> int:
+    """Seconds after which a claimed send counts as lost with its worker (``NOTIFICATION_SEND_TIMEOUT_SECONDS``)."""
+    return get_settings().notification_send_timeout_seconds
 
 
 class SendInProgressError(Exception):
@@ -94,7 +98,7 @@ async def send_notification(ctx: JobContext, notification_id: str) -> None:
     if status == "deferred" and row["not_before"] is not None and row["not_before"] > now:
         return  # a stray delivery: the release job queues it again when it is due
     claimed_at = row["claimed_at"]
-    if status == "sending" and claimed_at is not None and (now - claimed_at).total_seconds() < STALE_CLAIM_SECONDS:
+    if status == "sending" and claimed_at is not None and (now - claimed_at).total_seconds() < send_timeout():
         raise SendInProgressError(f"notification {ident} is being sent by another delivery")
 
     outcome = await _decide(ctx, row, now)
@@ -358,7 +362,7 @@ async def _claim(tenant_id: UUID, ident: UUID) -> bool:
                    or (status = 'sending' and claimed_at < now() - make_interval(secs => $2)))
                returning id""",
             ident,
-            STALE_CLAIM_SECONDS,
+            send_timeout(),
         )
         return claimed is not None
 
@@ -453,7 +457,7 @@ async def announce(ctx: RequestContext, ident: UUID, status: str) -> None:
 
 async def release_due(ctx: JobContext, limit: int = 500) -> int:
     """Queue the deferred notifications whose time has come (quiet hours over, schedule reached), and the
-    sends a dead worker left behind (claimed longer ago than any send may last: ``STALE_CLAIM_SECONDS``).
+    sends a dead worker left behind (claimed longer ago than any send may last: ``NOTIFICATION_SEND_TIMEOUT_SECONDS``).
 
     A recovered send goes out again under the same provider idempotency key, so a provider that took
     the first attempt (Twilio-style ``Idempotency-Key``) does not deliver it twice.
@@ -474,7 +478,7 @@ async def release_due(ctx: JobContext, limit: int = 500) -> int:
         "select id from notifications where status = 'sending' and claimed_at < now() - make_interval(secs => $2) "
         "order by claimed_at limit $1 for update skip locked) returning id, attempts",
         limit,
-        STALE_CLAIM_SECONDS,
+        send_timeout(),
     )
     for row in stale:
         detail = "requeued: the worker sending it was lost"

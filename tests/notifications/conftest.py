@@ -11,7 +11,9 @@ import json
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -40,6 +42,8 @@ class ReceivedMail:
     rcpt_tos: list[str]
     message: Message
     login: str | None
+    at: float = field(default_factory=time.monotonic)
+    """When the server accepted it (``time.monotonic()``)."""
 
 
 class RecordingHandler:
@@ -217,3 +221,80 @@ async def _outbox(tenant_id: UUID) -> list[dict[str, Any]]:
 async def outbox_messages(client: AsyncTestClient[Any], tenant_id: UUID) -> list[dict[str, Any]]:
     result: list[dict[str, Any]] = await in_app_loop(client, _outbox, tenant_id)
     return result
+
+
+@dataclass
+class IdempotentProvider:
+    """A Twilio-style SMS endpoint that records every request and hands each Idempotency-Key to a handset once
+    (as an idempotent HTTP API does: a repeated request gets the first message's sid and reaches no handset).
+
+    The first ``hold`` new messages are taken and their answers held back until ``release`` is set: sends
+    in flight, for a test that kills the worker waiting on them.
+    """
+
+    hold: int = 0
+    base_url: str = ""
+    requests: list[ProviderRequest] = field(default_factory=list)
+    handsets: list[tuple[str, str]] = field(default_factory=list)
+    """(To, Idempotency-Key) of each message that actually went out."""
+    accepted_at: list[float] = field(default_factory=list)
+    """When each of them went out (``time.monotonic()``)."""
+    sids: dict[str, str] = field(default_factory=dict)
+    held: list[str] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def accept(self, request: ProviderRequest) -> tuple[str, bool]:
+        """Record the request; its sid, and whether to sit on the answer."""
+        key = request.headers.get("Idempotency-Key", "")
+        with self.lock:
+            self.requests.append(request)
+            if key in self.sids:
+                return self.sids[key], False
+            sid = f"SM{len(self.sids):032d}"
+            self.sids[key] = sid
+            self.handsets.append((request.form["To"], key))
+            self.accepted_at.append(time.monotonic())
+            hold = len(self.held) < self.hold
+            if hold:
+                self.held.append(key)
+            return sid, hold
+
+
+@contextmanager
+def running_idempotent_provider(hold: int = 0) -> Iterator[IdempotentProvider]:
+    state = IdempotentProvider(hold=hold)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            form = dict(parse_qsl(self.rfile.read(length).decode()))
+            _, _, encoded = (self.headers.get("Authorization") or "").partition(" ")
+            username, _, password = base64.b64decode(encoded).decode().partition(":")
+            sid, hold = state.accept(ProviderRequest(self.path, username, password, form, dict(self.headers)))
+            if hold:
+                state.release.wait(timeout=60)  # the provider took it; the answer is "still on its way"
+            data = json.dumps({"sid": sid, "status": "queued"}).encode()
+            try:
+                self.send_response(201)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:
+                pass  # the worker that asked is dead
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        state.release.set()
+        server.shutdown()
+        server.server_close()

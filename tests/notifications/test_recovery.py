@@ -8,10 +8,13 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from core.notifications.delivery import STALE_CLAIM_SECONDS
 from tests.conftest import Org, create_patient
 from tests.notifications.conftest import ProviderServer, run_queued
 from tests.notifications.helpers import configure_provider, grant, notify, read
+
+STALE_CLAIM_SECONDS = 600
+"""``NOTIFICATION_SEND_TIMEOUT_SECONDS``' default, which the tests keep."""
+DUE = "select * from notifications_due_tenants(make_interval(secs => 600))"
 
 
 async def test_a_send_left_behind_by_a_dead_worker_is_requeued_once_it_is_stale(
@@ -29,7 +32,7 @@ async def test_a_send_left_behind_by_a_dead_worker_is_requeued_once_it_is_stale(
         ident,
         STALE_CLAIM_SECONDS - 60,
     )
-    due = await owner_db.fetch("select * from notifications_due_tenants()")
+    due = await owner_db.fetch(DUE)
     assert org.tenant_id not in {r[0] for r in due}  # still possibly in flight: left alone
     assert await run_queued(client, org.tenant_id) == []
 
@@ -38,7 +41,7 @@ async def test_a_send_left_behind_by_a_dead_worker_is_requeued_once_it_is_stale(
         ident,
         STALE_CLAIM_SECONDS + 1,
     )
-    due = await owner_db.fetch("select * from notifications_due_tenants()")
+    due = await owner_db.fetch(DUE)
     assert org.tenant_id in {r[0] for r in due}  # the scheduler will run the sweep for this tenant
     from core.jobs.runner import run_job
     from core.testing.fixtures import in_app_loop

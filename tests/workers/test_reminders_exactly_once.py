@@ -16,28 +16,26 @@ handset. The test counts both: requests received and messages handed to handsets
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
 from uuid import UUID
 
 import pytest
 
 from core.db.tenant import tenant_transaction
-from core.notifications.delivery import STALE_CLAIM_SECONDS
 from core.outbox.service import insert_message
 from core.settings import Settings
 from core.testing.fixtures import create_patient, enable_module
-from tests.notifications.conftest import ProviderRequest, SmtpServer, smtp_server  # noqa: F401 - fixture
+from tests.notifications.conftest import (  # noqa: F401 - smtp_server is a fixture
+    IdempotentProvider,
+    SmtpServer,
+    running_idempotent_provider,
+    smtp_server,
+)
 from tests.notifications.helpers import configure_email, configure_provider, grant
 from tests.workers.conftest import wait_for
 from tests.workers.test_worker_process import FAST_REQUEUE
@@ -49,72 +47,10 @@ HELD = 2
 NO_QUIET_HOURS = {"quiet_hours_start": None, "quiet_hours_end": None}
 
 
-@dataclass
-class IdempotentProvider:
-    """A Twilio-style SMS endpoint that records every request and hands each Idempotency-Key to a handset once."""
-
-    base_url: str = ""
-    requests: list[ProviderRequest] = field(default_factory=list)
-    handsets: list[tuple[str, str]] = field(default_factory=list)
-    """(To, Idempotency-Key) of each message that actually went out."""
-    sids: dict[str, str] = field(default_factory=dict)
-    held: list[str] = field(default_factory=list)
-    release: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def accept(self, request: ProviderRequest) -> tuple[str, bool]:
-        """Record the request; its sid, and whether to sit on the answer."""
-        key = request.headers.get("Idempotency-Key", "")
-        with self.lock:
-            self.requests.append(request)
-            if key in self.sids:
-                return self.sids[key], False
-            sid = f"SM{len(self.sids):032d}"
-            self.sids[key] = sid
-            self.handsets.append((request.form["To"], key))
-            hold = len(self.held) < HELD
-            if hold:
-                self.held.append(key)
-            return sid, hold
-
-
 @pytest.fixture
 def idempotent_provider() -> Iterator[IdempotentProvider]:
-    state = IdempotentProvider()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            form = dict(parse_qsl(self.rfile.read(length).decode()))
-            _, _, encoded = (self.headers.get("Authorization") or "").partition(" ")
-            username, _, password = base64.b64decode(encoded).decode().partition(":")
-            sid, hold = state.accept(ProviderRequest(self.path, username, password, form, dict(self.headers)))
-            if hold:
-                state.release.wait(timeout=60)  # the provider took it; the answer is "still on its way"
-            data = json.dumps({"sid": sid, "status": "queued"}).encode()
-            try:
-                self.send_response(201)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                pass  # the worker that asked is dead
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        state.release.set()
-        server.shutdown()
-        server.server_close()
+    with running_idempotent_provider(hold=HELD) as provider:
+        yield provider
 
 
 class SchedulerProcess:
@@ -236,12 +172,12 @@ async def test_each_touch_reaches_each_patient_once_with_two_schedulers_and_a_wo
     # the held ones, and maybe one claimed whose POST had not left yet
     assert set(in_flight) <= {f"carecoord-{r['id']}" for r in stranded}
     # The claims of the killed sends are fresh: a redelivery backs off, and the schedulers' release sweep
-    # requeues them, once they are STALE_CLAIM_SECONDS (10 min) old. Age them instead of waiting.
+    # requeues them once they are older than NOTIFICATION_SEND_TIMEOUT_SECONDS (10 min). Age them instead of waiting.
     await owner_db.execute(
         "update notifications set claimed_at = now() - make_interval(secs => $2) where tenant_id = $1 "
         "and status = 'sending'",
         org.tenant_id,
-        STALE_CLAIM_SECONDS + 1,
+        settings.notification_send_timeout_seconds + 1,
     )
     provider.release.set()
     start_worker(settings, threads=4, **FAST_REQUEUE)
