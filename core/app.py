@@ -24,11 +24,14 @@ from core.auth.users import ApiKeyController, UserController
 from core.care.routes import CARE_ROUTE_HANDLERS
 from core.db.engine import close_pool, start_pool
 from core.http.access_log import access_log_middleware
+from core.http.allow import correct_allow_header
 from core.http.health import health, ready
 from core.http.logging import structlog_plugin
+from core.http.openapi_document import complete_document
 from core.http.problems import problem_details_plugin
 from core.http.request_id import add_request_id_header, request_id_middleware
 from core.http.service_metrics import register_queue_depths
+from core.http.strict_input import strict_input
 from core.jobs.controllers import ROUTES as JOB_ROUTES
 from core.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from core.patients.controllers import PatientController
@@ -86,7 +89,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
     register_queue_depths(
         settings.redis_url or "", settings.queue_namespace, [spec.queue for spec in host.contributions.actors]
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             ready,
@@ -120,7 +123,8 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
             prometheus.middleware,
             auth_middleware,
         ],
-        before_send=[add_request_id_header],
+        before_send=[add_request_id_header, correct_allow_header],
+        before_request=strict_input,
         plugins=[problem_details_plugin, structlog_plugin()],
         stores={
             "rate_limit": RedisStore(redis, namespace=settings.rate_limit_namespace),
@@ -145,6 +149,8 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
         debug=False,
         on_app_init=[_state(settings, redis, host)],
     )
+    complete_document(app)
+    return app
 
 
 def _state(settings: Settings, redis: Any, host: PluginHost) -> Any:

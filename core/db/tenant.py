@@ -91,20 +91,21 @@ async def _transaction() -> AsyncIterator[Any]:
     try:
         yield entered
     except BaseException as exc:
-        try:
-            await transaction.__aexit__(type(exc), exc, exc.__traceback__)
-        except CONNECTION_LOST as cleanup:
-            await _release(transaction)
-            raise DatabaseUnavailableError("the connection to PostgreSQL broke mid-request") from cleanup
-        except BaseException:
-            await _release(transaction)
-            raise
+        await _exit(transaction, exc)
         raise
+    await _exit(transaction, None)
+
+
+async def _exit(transaction: Any, exc: BaseException | None) -> None:
+    """Piccolo's exit (a rollback after ``exc``, else the commit), the connection released whatever happens."""
     try:
-        await transaction.__aexit__(None, None, None)
-    except CONNECTION_LOST as exc:
+        if exc is None:
+            await transaction.__aexit__(None, None, None)
+        else:
+            await transaction.__aexit__(type(exc), exc, exc.__traceback__)
+    except CONNECTION_LOST as lost:
         await _release(transaction)
-        raise DatabaseUnavailableError("the connection to PostgreSQL broke at commit") from exc
+        raise DatabaseUnavailableError("the connection to PostgreSQL broke mid-transaction") from lost
     except BaseException:
         await _release(transaction)
         raise

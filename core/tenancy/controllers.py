@@ -98,6 +98,7 @@ class TenantController(Controller):
     @get(
         "/export",
         guards=[requires_permission(Permission.TENANT_EXPORT)],
+        media_type="application/x-ndjson",
         summary="Every record of the organization as JSON lines (owner only)",
     )
     async def export(self, ctx: RequestContext) -> Stream:

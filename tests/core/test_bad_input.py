@@ -661,3 +661,58 @@ async def test_an_unexpected_error_is_a_500_problem_without_a_trace(settings: An
     assert body["title"] == "Internal Server Error"
     assert "boom" not in response.text
     assert not LEAKS.search(response.text), response.text
+
+
+# --- values of the wrong JSON type are not converted into something else ----------------------------------------
+
+
+async def test_a_number_is_not_taken_for_a_boolean_or_a_time(client: AsyncTestClient[Any], org: Org) -> None:
+    """msgspec's lax mode, which litestar uses, read 0 as false and 0 as 1970-01-01 (core/http/strict_input.py)."""
+    patient = await create_patient(client, org)
+    contacts = f"/api/v1/patients/{patient['id']}/contacts"
+    contact = {"name": "Kin", "relationship": "child", "is_emergency_contact": 0}
+    refused = await client.post(contacts, headers=org.headers, json=contact)
+    assert refused.status_code == 400, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["errors"] == [
+        {"message": "Expected `bool`, got `int`", "key": "is_emergency_contact", "source": "body"}
+    ]
+    accepted = await client.post(contacts, headers=org.headers, json={**contact, "is_emergency_contact": False})
+    assert accepted.status_code == 201, accepted.text
+
+    entries = f"/api/v1/patients/{patient['id']}/chart-entries"
+    entry = {"kind": "note", "title": "Call", "body": "", "occurred_at": 0}
+    assert (await client.post(entries, headers=org.headers, json=entry)).status_code == 400
+    entry["occurred_at"] = "2026-11-20T10:00:00Z"
+    assert (await client.post(entries, headers=org.headers, json=entry)).status_code == 201
+
+
+async def test_a_time_query_parameter_must_be_rfc_3339(client: AsyncTestClient[Any], org: Org) -> None:
+    for bad in ("0.5", "1700000000", "yesterday"):
+        refused = await client.get("/api/v1/audit-events", headers=org.headers, params={"until": bad})
+        assert refused.status_code == 400, (bad, refused.text)
+        assert refused.json()["errors"][0] == {
+            "message": "until must be an RFC 3339 datetime",
+            "key": "until",
+            "source": "query",
+        }
+    ok = await client.get("/api/v1/audit-events", headers=org.headers, params={"until": "2026-11-24T10:00:00Z"})
+    assert ok.status_code == 200, ok.text
+
+
+async def test_a_date_query_parameter_stays_within_1900_to_2999(client: AsyncTestClient[Any], org: Org) -> None:
+    """``?to=0001-01-01`` on a period route answered 500: the period's start was computed before year 1."""
+    await client.put("/api/v1/admin/modules/insurance", headers=org.headers, json={"enabled": True})
+    refused = await client.get("/api/v1/insurance/claims/summary", headers=org.headers, params={"to": "0001-01-01"})
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["errors"][0]["message"] == "to must be in the years 1900 to 9000"
+    ok = await client.get("/api/v1/insurance/claims/summary", headers=org.headers, params={"to": "2026-11-24"})
+    assert ok.status_code == 200, ok.text
+
+
+async def test_a_parameter_that_takes_one_value_refuses_several(client: AsyncTestClient[Any], org: Org) -> None:
+    url = "/api/v1/audit-events?action=patient.read&action=patient.create"
+    refused = await client.get(url, headers=org.headers)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["errors"][0] == {"message": "action takes one value", "key": "action", "source": "query"}
+    assert (await client.get("/api/v1/audit-events?action=patient.read", headers=org.headers)).status_code == 200
