@@ -1,8 +1,8 @@
 """Stateful fuzzing: schemathesis chains operations by the links it infers from the API document (an id that
 a POST returns feeds the GET, PATCH and DELETE that take it), so generated sequences reach real records, and
-every answer is held to every check schemathesis has but one (below): no 5xx, status codes, content types,
+every answer is held to every check schemathesis has but two (below): no 5xx, status codes, content types,
 headers and bodies as documented, malformed input refused, no route reachable without a credential, a
-created record readable, a deleted one gone.
+created record readable.
 
 It runs schemathesis' own runner (``schemathesis run --phases stateful``), whose stateful engine copes with
 a server whose state moves on between sequences (hypothesis' plain state machine replays sequences to
@@ -22,9 +22,12 @@ from pathlib import Path
 
 from tests.core.test_schemathesis import FUZZED_PATHS, LiveApi, live_api  # noqa: F401 - live_api is a fixture
 
-EXCLUDED_CHECKS = "positive_data_acceptance"
-"""Every check but "a schema-valid request is accepted": the service also validates what a JSON schema does
-not say (an IANA time zone, a phone number, a date after another), and answers such a request 400."""
+EXCLUDED_CHECKS = "positive_data_acceptance,use_after_free"
+"""Every check but two. "A schema-valid request is accepted": the service also validates what a JSON schema
+does not say (an IANA time zone, a phone number, a date after another), and answers such a request 400.
+"A deleted resource is gone": DELETE on a directory organization, a practitioner, a community resource or a
+coverage *deactivates* it, as its summary says (referrals, requests and claims keep pointing at it), and a
+GET still shows it with ``active: false``; the first stateful run in CI flagged exactly that."""
 EXAMPLES = 200
 FIGURES = Path(os.environ.get("TEST_ARTIFACTS_DIR", ".artifacts")) / "fuzz-stateful.json"
 
