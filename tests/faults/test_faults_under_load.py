@@ -140,7 +140,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         yield Stack(postgres, redis, api, worker, scheduler, base_url, postgres.url)
     finally:
         for service in services:
-            service.stop()
+            service.stop(timeout=5)  # graceful shutdown is not what this test is about
         redis.kill()
         postgres.close()
 
