@@ -16,24 +16,22 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.routes import HTTPRoute
 from litestar.types import Message, Scope
 
-_ALLOWED: dict[int, dict[str, str]] = {}
-"""Per app (by id): path template -> the methods its route answers."""
-
-
+STATE_KEY = "allowed_methods"
+"""Where the table lives: the app's own state (made on the first OPTIONS request)."""
 _PARAMETER_TYPE = re.compile(r":[^}]+}")
 
 
 def _allowed(app: Any) -> dict[str, str]:
     """Methods by path, parameters' types left out: ``/teams/{team_id:uuid}`` and ``/teams/{team_id:str}``
     are two routes of one path."""
-    table = _ALLOWED.get(id(app))
+    table: dict[str, str] | None = app.state.get(STATE_KEY)
     if table is None:
         methods: dict[str, set[str]] = {}
         for route in app.routes:
             if isinstance(route, HTTPRoute):
                 methods.setdefault(_PARAMETER_TYPE.sub("}", route.path), set()).update(route.methods)
         table = {path: ", ".join(sorted(names)) for path, names in methods.items()}
-        _ALLOWED[id(app)] = table
+        app.state[STATE_KEY] = table
     return table
 
 

@@ -41,7 +41,8 @@ class _Plan:
     """Query keys that take one value."""
 
 
-_PLANS: dict[int, _Plan] = {}
+STATE_KEY = "strict_input_plans"
+"""Where the plans live: the app's own state, by handler (made on each handler's first request)."""
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -55,8 +56,10 @@ def _unwrap(annotation: Any) -> Any:
     return annotation
 
 
-def _plan(handler: Any) -> _Plan:
-    plan = _PLANS.get(id(handler))
+def _plan(request: Request[Any, Any, Any]) -> _Plan:
+    handler = request.route_handler
+    plans: dict[Any, _Plan] = request.app.state.setdefault(STATE_KEY, {})
+    plan = plans.get(handler)
     if plan is None:
         parameters = handler.parsed_fn_signature.parameters
         data = parameters.get("data")
@@ -77,7 +80,7 @@ def _plan(handler: Any) -> _Plan:
             if typing.get_origin(kind) not in MANY and kind not in MANY:
                 single.append(key)
         plan = _Plan(body=data.annotation if data is not None else None, times=tuple(times), single=tuple(single))
-        _PLANS[id(handler)] = plan
+        plans[handler] = plan
     return plan
 
 
@@ -89,7 +92,7 @@ def _invalid(request: Request[Any, Any, Any], key: str, source: str, message: st
 
 
 async def strict_input(request: Request[Any, Any, Any]) -> None:
-    plan = _plan(request.route_handler)
+    plan = _plan(request)
     query = request.query_params
     if query:
         for key in plan.single:

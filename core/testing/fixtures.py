@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -128,6 +129,19 @@ class Org:
 
 
 PASSWORD = "correct horse battery staple"
+
+
+def sign_up_over_http(http: httpx.Client, slug_prefix: str, name: str) -> dict[str, str]:
+    """Sign an organization up through a live server's API (``http`` has its base URL) and log its owner in;
+    the owner's headers. For tests that run ``carecoord serve`` as a process of its own."""
+    slug = f"{slug_prefix}-{secrets.token_hex(5)}"
+    email = f"owner@{slug}.example"
+    signup = {"organization_name": name, "slug": slug, "owner_email": email, "owner_password": PASSWORD}
+    created = http.post("/api/v1/signup", json=signup)
+    assert created.status_code == 201, created.text
+    token = http.post("/api/v1/auth/token", json={"tenant": slug, "email": email, "password": PASSWORD})
+    assert token.status_code == 200, token.text
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
 
 async def sign_up(client: AsyncTestClient[Any], slug: str | None = None) -> Org:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import socket
 import subprocess
 import sys
@@ -38,7 +37,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from tests.conftest import PASSWORD, patient_body
+from core.testing.fixtures import sign_up_over_http
+from tests.conftest import patient_body
 
 # Generated strings are echoed in some messages (an unknown enum value), so look only for what
 # no generated value plausibly contains; test_bad_input checks SQL and paths with controlled input.
@@ -89,14 +89,8 @@ def _wait_until_healthy(base_url: str, server: subprocess.Popen[bytes], log_path
 
 def _fuzzing_tenant(base_url: str) -> tuple[dict[str, str], dict[str, str]]:
     """Sign up a tenant over HTTP; return its owner's headers and one patient with a contact and a consent."""
-    slug = f"fuzz-{secrets.token_hex(5)}"
-    email = f"owner@{slug}.example"
     with httpx.Client(base_url=base_url, timeout=30) as http:
-        signup = {"organization_name": "Fuzz Clinic", "slug": slug, "owner_email": email, "owner_password": PASSWORD}
-        assert http.post("/api/v1/signup", json=signup).status_code == 201
-        token = http.post("/api/v1/auth/token", json={"tenant": slug, "email": email, "password": PASSWORD})
-        assert token.status_code == 200, token.text
-        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        headers = sign_up_over_http(http, "fuzz", "Fuzz Clinic")
         for module in ("referrals", "insurance", "reminders", "metrics", "partner_example"):  # their routes answer
             enabled = http.put(f"/api/v1/admin/modules/{module}", headers=headers, json={"enabled": True})
             assert enabled.status_code in (200, 404), enabled.text  # 404: not installed here

@@ -39,7 +39,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD
+from core.testing.fixtures import sign_up_over_http
 from tests.core.test_schemathesis import _free_port
 from tests.faults.load import Load
 from tests.faults.processes import PostgresCluster, Service
@@ -161,14 +161,8 @@ def _wait_healthy(base_url: str, api: Service, seconds: float = 60) -> float:
 
 def _organization(base_url: str, smtp: SmtpServer, provider: IdempotentProvider) -> dict[str, str]:
     """Sign up an organization with e-mail and SMS configured; its owner's headers."""
-    slug = f"faults-{secrets.token_hex(4)}"
-    email = f"owner@{slug}.example"
     with httpx.Client(base_url=base_url, timeout=30) as http:
-        signup = {"organization_name": "Fault Clinic", "slug": slug, "owner_email": email, "owner_password": PASSWORD}
-        assert http.post("/api/v1/signup", json=signup).status_code == 201
-        token = http.post("/api/v1/auth/token", json={"tenant": slug, "email": email, "password": PASSWORD})
-        assert token.status_code == 200, token.text
-        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        headers = sign_up_over_http(http, "faults", "Fault Clinic")
         channels = {
             "email": {
                 "options": {

@@ -36,7 +36,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.conftest import PASSWORD, patient_body
+from core.testing.fixtures import sign_up_over_http
+from tests.conftest import patient_body
 from tests.core.test_schemathesis import _free_port, serving
 
 PG_BINS = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parent.parent.name))
@@ -201,19 +202,7 @@ def test_the_service_runs_over_tls_only(tls_postgres: int, tls_redis: int, certi
 
     with serving(env=overrides) as (base, _), httpx.Client(base_url=base, timeout=30) as http:
         assert http.get("/ready").status_code == 200  # PostgreSQL and Redis both answered
-        slug = f"tls-{secrets.token_hex(4)}"
-        body = {
-            "organization_name": "TLS",
-            "slug": slug,
-            "owner_email": f"o@{slug}.example",
-            "owner_password": PASSWORD,
-        }
-        assert http.post("/api/v1/signup", json=body).status_code == 201
-        token = http.post(
-            "/api/v1/auth/token", json={"tenant": slug, "email": body["owner_email"], "password": PASSWORD}
-        )
-        assert token.status_code == 200, token.text  # the login rate limit lives in Redis
-        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        headers = sign_up_over_http(http, "tls", "TLS")  # its login's rate limit lives in Redis
         assert http.post("/api/v1/patients", headers=headers, json=patient_body()).status_code == 201
         encrypted = asyncio.run(_app_connections(database_url))
         assert encrypted, "the service held no connection as the app role"
