@@ -88,7 +88,7 @@ def build_broker(settings: Settings, *, with_worker_middleware: bool = False) ->
     )
     broker.add_middleware(CurrentMessage())
     if with_worker_middleware:
-        from workers.middleware import DatabasePool, DeadLetters, JobMetrics
+        from workers.middleware import DatabasePool, DeadLetters, JobMetrics, StopSignalOnce
 
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             # dramatiq's exporter (queue/actor metrics) serves the aggregate of every process,
@@ -100,6 +100,7 @@ def build_broker(settings: Settings, *, with_worker_middleware: bool = False) ->
         broker.add_middleware(DatabasePool(settings.worker_db_pool_size))
         broker.add_middleware(JobMetrics())
         broker.add_middleware(DeadLetters())
+        broker.add_middleware(StopSignalOnce())
     for queue in QUEUES:
         broker.declare_queue(queue)
     dramatiq.set_broker(broker)

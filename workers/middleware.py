@@ -1,8 +1,11 @@
-"""Worker middleware: the database pool on the async loop, dead-letter copies, per-tenant metrics."""
+"""Worker middleware: the database pool on the async loop, dead-letter copies, per-tenant metrics, and one
+graceful stop for a stop signal delivered twice."""
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import time
 from typing import Any
 from uuid import UUID
@@ -135,3 +138,38 @@ class JobMetrics(Middleware):
 
     def after_skip_message(self, broker: dramatiq.Broker, message: Any) -> None:
         self._started.pop(message.message_id, None)
+
+
+REPEATED_SIGNAL_SECONDS = 5.0
+"""A second SIGTERM this soon after the first is the same request to stop, delivered twice."""
+KILLED_EXIT_STATUS = 1
+"""dramatiq's exit status for a killed worker process."""
+
+
+class StopSignalOnce(Middleware):
+    """A worker process asked to stop twice at once stops gracefully, as when asked once.
+
+    SIGTERM sent to the whole process group (systemd's default ``KillMode=control-group``, ``kill -TERM
+    -PGID``) reaches a worker process twice: directly, and again a moment later from dramatiq's main process,
+    which passes it on to its children. dramatiq takes the second as "kill now" and exits the main thread,
+    but its worker and consumer threads are not daemons: the process then waits for them forever, stopping
+    neither gracefully nor at all until a SIGKILL. Here a second SIGTERM within
+    :data:`REPEATED_SIGNAL_SECONDS` of the first is dropped, and a later one ends the process at once (what
+    dramatiq's "kill" means).
+    """
+
+    def after_process_boot(self, broker: dramatiq.Broker) -> None:
+        graceful = signal.getsignal(signal.SIGTERM)
+        if not callable(graceful):
+            return
+        first: list[float] = []
+
+        def on_sigterm(signum: int, frame: Any) -> None:
+            if not first:
+                first.append(time.monotonic())
+                graceful(signum, frame)
+            elif time.monotonic() - first[0] >= REPEATED_SIGNAL_SECONDS:
+                log.warning("asked again to stop: ending the worker process now")
+                os._exit(KILLED_EXIT_STATUS)
+
+        signal.signal(signal.SIGTERM, on_sigterm)

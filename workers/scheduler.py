@@ -92,8 +92,10 @@ class Scheduler:
         self.queue_depth: Callable[[], None] | None = None
         self.published = 0
         self.seen: set[tuple[UUID, str]] = set()
-        self.last_maintenance = float("-inf")
         """Occurrences this process already made sure of (per tenant); saves a transaction per tick."""
+        self.last_maintenance = float("-inf")
+        self.listening = False
+        """The relay hears commits now (a notification sent before it did is left to the sweep)."""
 
     # -- relay ------------------------------------------------------------------------------------
 
@@ -108,6 +110,7 @@ class Scheduler:
             try:
                 conn = await asyncpg.connect(self.settings.app_dsn())
                 await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+                self.listening = True
                 log.info("outbox relay listening")
                 while not self.stop.is_set() and not conn.is_closed():
                     try:
@@ -123,6 +126,7 @@ class Scheduler:
                 log.warning("outbox relay lost its connection (%s); the sweep covers until it is back", exc)
                 await self._sleep(2.0)
             finally:
+                self.listening = False
                 if conn is not None and not conn.is_closed():
                     await conn.close()
 

@@ -82,15 +82,18 @@ class Service:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
-    def stop(self, timeout: float = 20) -> None:
+    def stop(self, timeout: float = 20) -> bool:
+        """SIGTERM to the process group, SIGKILL after ``timeout``; whether it exited by itself in time."""
         if self.process is None or self.process.poll() is not None:
-            return
+            return True
         os.killpg(self.process.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while self.process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         if self.process.poll() is None:
             self.kill()
+            return False
+        return True
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None

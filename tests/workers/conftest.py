@@ -123,8 +123,13 @@ class Worker:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
-    def terminate(self, timeout: float = 30) -> int:
-        self.process.send_signal(signal.SIGTERM)
+    def terminate(self, timeout: float = 30, *, whole_group: bool = False) -> int:
+        """SIGTERM to dramatiq's main process (a container runtime), or to every process of the group
+        (systemd's default ``KillMode``); the exit status."""
+        if whole_group:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        else:
+            self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=timeout)
 
 

@@ -91,7 +91,8 @@ async def test_the_relay_publishes_on_commit_without_waiting_for_the_sweep(
     scheduler = Scheduler(settings, publisher(build_broker(settings)))
     relay = client.blocking_portal.start_task_soon(scheduler.relay)
     try:
-        await asyncio.sleep(0.5)  # listening
+        # a commit before the relay listens is the sweep's (not running here): wait for it, not a fixed delay
+        await wait_for(lambda: asyncio.sleep(0, scheduler.listening), bool, what="the relay to listen")
         await app_loop(enqueue_pings, org.tenant_id, ["a", "b", "c"])
         messages = await wait_for(
             lambda: asyncio.to_thread(queued_for, server.client(), settings.queue_namespace, "default", org.tenant_id),
