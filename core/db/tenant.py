@@ -123,15 +123,24 @@ async def _release(transaction: Any) -> None:
             await transaction.connection.close()
 
 
+SNAPSHOT_SQL = "set transaction isolation level repeatable read, read only"
+
+
 @asynccontextmanager
-async def tenant_transaction(tenant_id: UUID, *, require_active: bool = False) -> AsyncIterator[Tx]:
+async def tenant_transaction(
+    tenant_id: UUID, *, require_active: bool = False, snapshot: bool = False
+) -> AsyncIterator[Tx]:
     """Open a transaction whose first statement pins ``tenant_id``.
 
     With ``require_active`` the same round trip reads the tenant's status and
-    raises :class:`TenantInactiveError` unless it is trial or active.
+    raises :class:`TenantInactiveError` unless it is trial or active. With ``snapshot`` the transaction
+    is read-only and every statement sees the database as it was at its first one (REPEATABLE READ):
+    for reads that must be consistent across many statements, such as an export.
     """
     async with _transaction() as transaction:
         tx = Tx(transaction.connection, tenant_id)
+        if snapshot:
+            await transaction.connection.execute(SNAPSHOT_SQL)
         if require_active:
             row = await transaction.connection.fetchrow(SET_TENANT_AND_STATUS_SQL, str(tenant_id))
             if row[1] not in ACTIVE_STATUSES:

@@ -2,7 +2,8 @@
 
 Export reads every table that has a ``tenant_id`` column (core's and the plugins', found in the catalog,
 so a new table is exported without changing this file) inside the tenant's RLS-pinned transaction as
-the app role: what row-level security lets it see is exactly the tenant's rows. Credentials are left
+the app role, one snapshot for all of them (a read-only REPEATABLE READ transaction): what row-level
+security lets it see is exactly the tenant's rows. Credentials are left
 out (password and TOTP secrets, token and key hashes, encrypted channel and payer secrets): they are
 the platform's to keep, and a new credential column must match :data:`CREDENTIAL_COLUMN` to stay out.
 
@@ -75,9 +76,10 @@ async def exported_columns(tx: Tx, table: str) -> list[tuple[str, str]]:
 
 async def export_lines(tenant_id: UUID) -> AsyncIterator[bytes]:
     """The tenant's data as JSON lines: a header, the ``tenants`` row, then ``{"table", "row"}`` per row
-    (tables by name, rows in primary-key order), then a trailer with the counts, all read in one
-    transaction."""
-    async with tenant_transaction(tenant_id) as tx:
+    (tables by name, rows in primary-key order), then a trailer with the counts, all read from one
+    snapshot: what is written while the export runs is in none of its tables, so every reference in it
+    resolves."""
+    async with tenant_transaction(tenant_id, snapshot=True) as tx:
         tables = [r["name"] for r in await tx.fetch(TABLES_SQL)]
         tenant = await tx.fetchrow("select * from tenants where id = $1", tenant_id)
         yield _line(

@@ -10,12 +10,14 @@ import re
 import sys
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
 from core.reports.storage import reports_root
+from core.tenancy.lifecycle import export_lines
 from tests.conftest import Org, add_user, create_patient
 from tests.reports.helpers import build, start_run
 
@@ -190,3 +192,32 @@ async def test_an_operator_can_reopen_within_the_grace_period(client: Client, or
     code, output = await cli("tenant", "reopen", org.slug)
     assert code != 0
     assert "no deletion was requested" in output
+
+
+async def test_an_export_is_one_snapshot_of_the_organization(
+    client: Client, org: Org, app_loop: Any, test_services: Any
+) -> None:
+    """A patient registered while the export runs is in none of its tables: every table is read as the data
+    stood when the export began (the export reaches ``patients`` after the registration committed)."""
+    before = await create_patient(client, org, given_name="Before")
+    during = str(uuid4())
+
+    async def export_around_a_registration() -> str:
+        lines = export_lines(org.tenant_id)
+        header = await anext(lines)  # the export's first statements ran: its snapshot is taken
+        owner = await asyncpg.connect(test_services.database_url)
+        try:
+            await owner.execute(
+                "insert into patients (tenant_id, id, mrn, given_name, family_name, birth_date) "
+                "values ($1, $2, 'SNAPSHOT-1', 'During', 'Export', '1950-01-01')",
+                org.tenant_id,
+                UUID(during),
+            )
+        finally:
+            await owner.close()
+        return (header + b"".join([line async for line in lines])).decode()
+
+    text = await app_loop(export_around_a_registration)
+    assert before["id"] in text
+    assert during not in text
+    assert json.loads(text.splitlines()[-1])["rows"]["patients"] == 1
