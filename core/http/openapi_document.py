@@ -18,11 +18,17 @@ does not know (a 400), but litestar documents it as an open object; it is ``addi
 
 litestar has no hook after it builds the document, so :func:`complete_document` builds it when the app is
 made and completes it (schemathesis' response and request checks hold the service to it).
+
+**List items.** The item constraints litestar drops (a language tag's pattern), from msgspec's schema, and
+the scopes an API key may have (``core.http.openapi_item_constraints``).
+
+**Links.** Which created record's ``id`` feeds which later operation (``core.http.openapi_links``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -94,6 +100,11 @@ def add_problems(openapi: OpenAPI) -> OpenAPI:
     return openapi
 
 
+def component_schemas(openapi: OpenAPI) -> Mapping[str, Any]:
+    """The document's ``components.schemas`` themselves (empty if it has none)."""
+    return (openapi.components.schemas or {}) if openapi.components is not None else {}
+
+
 def _struct_classes() -> list[type[msgspec.Struct]]:
     found: list[type[msgspec.Struct]] = []
     stack = list(msgspec.Struct.__subclasses__())
@@ -104,7 +115,7 @@ def _struct_classes() -> list[type[msgspec.Struct]]:
     return found
 
 
-def close_strict_objects(openapi: OpenAPI) -> OpenAPI:
+def close_strict_objects(openapi: OpenAPI, structs: list[type[msgspec.Struct]]) -> OpenAPI:
     """``additionalProperties: false`` on the components of structs that forbid unknown fields (in place).
 
     litestar names a component after its class; a name that two classes share, one strict and one not,
@@ -112,10 +123,9 @@ def close_strict_objects(openapi: OpenAPI) -> OpenAPI:
     """
     strict: set[str] = set()
     lenient: set[str] = set()
-    for cls in _struct_classes():
+    for cls in structs:
         (strict if cls.__struct_config__.forbid_unknown_fields else lenient).add(cls.__name__)
-    schemas = (openapi.components.schemas or {}) if openapi.components is not None else {}
-    for name, schema in schemas.items():
+    for name, schema in component_schemas(openapi).items():
         if name in strict and name not in lenient and isinstance(schema, Schema) and schema.type == OpenAPIType.OBJECT:
             schema.additional_properties = False
     return openapi
@@ -147,4 +157,12 @@ def complete_document(app: Litestar) -> None:
     litestar builds the document once and keeps it (it is rebuilt only if a route is registered later,
     which carecoord never does after start), so the answers stay in what ``/schema`` serves.
     """
-    mark_public(app, close_strict_objects(add_problems(app.openapi_schema)))
+    from core.auth.permissions import api_key_scopes
+    from core.http.openapi_item_constraints import enumerate_api_key_scopes, restore_item_constraints
+    from core.http.openapi_links import add_links  # both use component_schemas from here
+
+    structs = _struct_classes()
+    openapi = close_strict_objects(add_problems(app.openapi_schema), structs)
+    restore_item_constraints(openapi, structs)
+    enumerate_api_key_scopes(openapi, api_key_scopes())
+    add_links(mark_public(app, openapi))

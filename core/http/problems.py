@@ -97,10 +97,17 @@ def _from_outage(exc: Exception) -> ProblemDetailsException:
     )
 
 
+def is_outage(exc: BaseException) -> bool:
+    """``exc`` is an outage, or a group litestar made of what a dependency's cleanup raised (a transaction
+    whose rollback found the connection gone) with the handler's error as its cause, an outage among them."""
+    if isinstance(exc, BaseExceptionGroup):
+        return any(isinstance(error, OUTAGES) for error in (exc.__cause__, *exc.exceptions))
+    return isinstance(exc, OUTAGES)
+
+
 def _from_group(exc: ExceptionGroup[Exception]) -> ProblemDetailsException:
-    """litestar groups what a dependency's cleanup raised (a transaction whose rollback found the connection
-    gone) with the handler's error as the cause: an outage among them is a 503, as on its own."""
-    if any(isinstance(error, OUTAGES) for error in (exc.__cause__, *exc.exceptions)):
+    """An outage in a group (:func:`is_outage`) is a 503, as on its own."""
+    if is_outage(exc):
         return _from_outage(exc)
     return _from_unexpected(exc)
 

@@ -131,17 +131,27 @@ class Org:
 PASSWORD = "correct horse battery staple"
 
 
-def sign_up_over_http(http: httpx.Client, slug_prefix: str, name: str) -> dict[str, str]:
-    """Sign an organization up through a live server's API (``http`` has its base URL) and log its owner in;
-    the owner's headers. For tests that run ``carecoord serve`` as a process of its own."""
+def create_organization_over_http(http: httpx.Client, slug_prefix: str, name: str) -> tuple[str, str]:
+    """Sign an organization up through a live server's API (``http`` has its base URL); its slug and its
+    owner's e-mail (the password is ``PASSWORD``). For tests that run ``carecoord serve`` as a process."""
     slug = f"{slug_prefix}-{secrets.token_hex(5)}"
     email = f"owner@{slug}.example"
     signup = {"organization_name": name, "slug": slug, "owner_email": email, "owner_password": PASSWORD}
     created = http.post("/api/v1/signup", json=signup)
     assert created.status_code == 201, created.text
+    return slug, email
+
+
+def log_in_over_http(http: httpx.Client, slug: str, email: str) -> dict[str, str]:
+    """Log a user in through a live server's API; their headers."""
     token = http.post("/api/v1/auth/token", json={"tenant": slug, "email": email, "password": PASSWORD})
     assert token.status_code == 200, token.text
     return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+def sign_up_over_http(http: httpx.Client, slug_prefix: str, name: str) -> dict[str, str]:
+    """:func:`create_organization_over_http` and log its owner in; the owner's headers."""
+    return log_in_over_http(http, *create_organization_over_http(http, slug_prefix, name))
 
 
 async def sign_up(client: AsyncTestClient[Any], slug: str | None = None) -> Org:
