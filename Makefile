@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The example partner plugin (its own package) is installed for the tests only.
 PARTNER_STAMP := $(VENV)/.partner-example
 
-.PHONY: dev test lint typecheck bench migrate install clean
+.PHONY: dev test lint typecheck bench migrate install clean audit
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/bandit -q -r core plugins workers tenants -b .ci/bandit-baseline.json
+
+# Known vulnerabilities of constraints.txt's pins (pip-audit; needs its vulnerability service: .ci/audit_dependencies.py)
+audit: $(STAMP)
+	$(BIN)/python .ci/audit_dependencies.py
 
 migrate: $(STAMP)
 	$(BIN)/carecoord migrate
