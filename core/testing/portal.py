@@ -11,8 +11,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
+
+from core.testing.fixtures import PASSWORD
 
 _CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 BASE_URL = "https://testserver.local"
@@ -61,3 +64,12 @@ async def portal_login(portal: AsyncTestClient[Any], slug: str, email: str, pass
         {"tenant": slug, "email": email, "password": password, "code": code},
         follow_redirects=False,
     )
+
+
+def portal_login_over_http(http: httpx.Client, slug: str, email: str) -> None:
+    """Log a user in through a live server's login form; ``http`` keeps the session cookie (the server runs
+    with ``PORTAL_COOKIE_SECURE=false``: the cookie jar keeps Secure cookies off plain HTTP)."""
+    form = http.get("/portal/login")
+    fields = {"tenant": slug, "email": email, "password": PASSWORD, "code": "", "_csrf_token": csrf_of(form.text)}
+    logged_in = http.post("/portal/login", data=fields)
+    assert logged_in.status_code == 303, logged_in.text

@@ -39,9 +39,11 @@ import asyncpg
 import httpx
 import pytest
 
-from core.testing.fixtures import sign_up_over_http
+from core.testing.fixtures import create_organization_over_http, log_in_over_http
+from core.testing.portal import portal_login_over_http
 from tests.core.test_schemathesis import _free_port
 from tests.faults.load import Load
+from tests.faults.portal_reader import PortalReader
 from tests.faults.processes import PostgresCluster, Service
 from tests.notifications.conftest import (  # noqa: F401 - smtp_server is a fixture
     SMTP_PASSWORD,
@@ -80,11 +82,20 @@ class Fault:
     recovered: float | None = None
     """The first success after ``restored``: an API call for the API, PostgreSQL and Redis; a message handed
     to the SMTP server or the SMS endpoint for the worker."""
+    portal_recovered: float | None = None
+    """The first portal page served after ``restored`` (API, PostgreSQL and Redis)."""
 
     def figures(self) -> dict[str, Any]:
         recovery = None if self.recovered is None else round(self.recovered - self.restored, 2)
         outage = None if self.recovered is None else round(self.recovered - self.injected, 2)
-        return {"fault": self.name, "recovery_s": recovery, "disruption_s": outage, "in_flight": self.in_flight}
+        portal = None if self.portal_recovered is None else round(self.portal_recovered - self.restored, 2)
+        return {
+            "fault": self.name,
+            "recovery_s": recovery,
+            "disruption_s": outage,
+            "portal_recovery_s": portal,
+            "in_flight": self.in_flight,
+        }
 
 
 @dataclass
@@ -123,6 +134,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
             "NOTIFICATION_SEND_TIMEOUT_SECONDS": str(SEND_TIMEOUT_SECONDS),
             "SCHEDULER_TICK_SECONDS": "1",
             "OUTBOX_SWEEP_SECONDS": "1",
+            "PORTAL_COOKIE_SECURE": "false",  # the portal reader's cookie jar keeps Secure cookies off plain HTTP
         }
         env.pop("APP_DATABASE_URL", None)
         migrate = Service("migrate", ["migrate"], env, tmp_path)
@@ -140,7 +152,8 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         yield Stack(postgres, redis, api, worker, scheduler, base_url, postgres.url)
     finally:
         for service in services:
-            service.stop(timeout=5)  # graceful shutdown is not what this test is about
+            if not service.stop(timeout=5):  # graceful shutdown is not what this test is about
+                print(f"{service.name} did not exit within 5 s of SIGTERM:\n{service.output()[-2000:]}")
         redis.kill()
         postgres.close()
 
@@ -159,10 +172,16 @@ def _wait_healthy(base_url: str, api: Service, seconds: float = 60) -> float:
     pytest.fail(f"the API was not ready within {seconds:.0f} s:\n{api.output()[-3000:]}")
 
 
-def _organization(base_url: str, smtp: SmtpServer, provider: IdempotentProvider) -> dict[str, str]:
-    """Sign up an organization with e-mail and SMS configured; its owner's headers."""
+def _organization(
+    base_url: str, smtp: SmtpServer, provider: IdempotentProvider
+) -> tuple[dict[str, str], httpx.Cookies]:
+    """Sign up an organization with e-mail and SMS configured; its owner's headers, and the cookies of the
+    owner's portal session."""
     with httpx.Client(base_url=base_url, timeout=30) as http:
-        headers = sign_up_over_http(http, "faults", "Fault Clinic")
+        slug, email = create_organization_over_http(http, "faults", "Fault Clinic")
+        headers = log_in_over_http(http, slug, email)
+        portal_login_over_http(http, slug, email)
+        cookies = httpx.Cookies(http.cookies)
         channels = {
             "email": {
                 "options": {
@@ -187,7 +206,7 @@ def _organization(base_url: str, smtp: SmtpServer, provider: IdempotentProvider)
         for channel, body in channels.items():
             configured = http.put(f"/api/v1/admin/channels/{channel}", headers=headers, json={"enabled": True, **body})
             assert configured.status_code == 200, configured.text
-    return headers
+    return headers, cookies
 
 
 def _deliveries(smtp: SmtpServer, provider: IdempotentProvider) -> list[float]:
@@ -212,9 +231,11 @@ async def test_the_service_rides_out_kills_and_restarts_under_load(
 
 
 async def _run(stack: Stack, smtp: SmtpServer, provider: IdempotentProvider) -> None:
-    headers = await asyncio.to_thread(_organization, stack.base_url, smtp, provider)
+    headers, cookies = await asyncio.to_thread(_organization, stack.base_url, smtp, provider)
     load = Load(stack.base_url, headers, WRITERS)
     running = asyncio.create_task(load.run())
+    portal = PortalReader(stack.base_url, cookies)
+    reading = asyncio.create_task(portal.run())
     faults: list[Fault] = []
     stranded: set[str] = set()
     """Notifications claimed (``sending``) when their worker died or PostgreSQL crashed: the only ones whose
@@ -247,7 +268,9 @@ async def _run(stack: Stack, smtp: SmtpServer, provider: IdempotentProvider) -> 
     await restart("PostgreSQL crash and restart", stack.postgres.crash, stack.postgres.start, OUTAGE_SECONDS)
     await restart("Redis SIGKILL and restart", stack.redis.kill, stack.redis.start, OUTAGE_SECONDS)
     load.stop()
+    portal.stop()
     await asyncio.wait_for(running, 180)
+    await asyncio.wait_for(reading, 30)
     stopped = time.monotonic()
 
     settled = await _drain(stack.admin_url)
@@ -259,6 +282,7 @@ async def _run(stack: Stack, smtp: SmtpServer, provider: IdempotentProvider) -> 
             fault.recovered = min(later) if later else None
         else:
             fault.recovered = load.first_success_after(fault.restored)
+            fault.portal_recovered = portal.first_success_after(fault.restored)
 
     rows = await _rows(stack.admin_url)
     visits = [v for v in load.visits if v.done]
@@ -290,6 +314,10 @@ async def _run(stack: Stack, smtp: SmtpServer, provider: IdempotentProvider) -> 
         "email_duplicates_same_message_id": duplicates_email,
         "sms_requests": len(provider.requests),
         "sms_handset_duplicates": sum(n - 1 for n in handsets.values()),
+        "portal_requests": len(portal.answers),
+        "portal_pages_served": sum(a.succeeded for a in portal.answers),
+        "portal_answers_503": sum(a.outcome == "503" for a in portal.answers),
+        "portal_no_answer": sum(not a.outcome.isdigit() for a in portal.answers),
         "drain_seconds": round(settled, 1),
         "run_seconds": round(drained - faults[0].injected + WARMUP_SECONDS, 1),
     }
@@ -317,6 +345,14 @@ async def _run(stack: Stack, smtp: SmtpServer, provider: IdempotentProvider) -> 
     assert all(mail_ids[k] == 2 for k in redelivered), "a cut-off send went out more than twice"
     # no request was answered 500 and no process logged one
     assert "unhandled error" not in stack.api.output()
+    # the portal: the outage page or no answer while a fault lasted, never an error page; the session survived
+    odd = [a for a in portal.answers if a.outcome.isdigit() and a.outcome not in ("200", "503")]
+    assert not odd, odd[:5]
+    assert all(a.retry_after and a.html for a in portal.answers if a.outcome == "503")
+    assert not any(a.logged_out for a in portal.answers)
+    assert figures["portal_answers_503"] > 0, "the portal met no outage: its part proves nothing"
+    assert all(f.portal_recovered is not None for f in faults if f.name != "worker SIGKILL"), figures["faults"]
+    assert "portal page failed" not in stack.api.output()
 
 
 async def _drain(admin_url: str) -> float:

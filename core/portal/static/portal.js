@@ -32,13 +32,40 @@
     if (button && !window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
   });
   // A refused htmx request (403, 404, 409, 5xx) is not swapped in: its message is announced at the top.
+  // An outage (503 with Retry-After) met by a GET is sent again once that time has passed, a few times
+  // (a poll every 30 s would otherwise show stale content that long); the next request that succeeds
+  // takes an outage's message away (a refusal's stays: it is about what the user did).
+  var OUTAGE_RETRIES = 3;
+  var outageRetries = new WeakMap();
   document.addEventListener("htmx:responseError", function (event) {
     var region = document.getElementById("request-error");
-    var xhr = event.detail && event.detail.xhr;
+    var detail = event.detail || {};
+    var xhr = detail.xhr;
     if (!region || !xhr) { return; }
     var text = new DOMParser().parseFromString(xhr.responseText || "", "text/html").body.textContent || "";
     region.textContent = text.trim() || "The request failed. Reload the page and try again.";
     region.hidden = false;
+    region.setAttribute("data-outage", xhr.status === 503 ? "true" : "false");
+    var config = detail.requestConfig;
+    var wait = parseInt(xhr.getResponseHeader("Retry-After") || "", 10);
+    var source = detail.elt;
+    if (xhr.status !== 503 || !(wait > 0) || !config || config.verb !== "get" || !source) { return; }
+    var tries = (outageRetries.get(source) || 0) + 1;
+    if (tries > OUTAGE_RETRIES) { return; }
+    outageRetries.set(source, tries);
+    window.setTimeout(function () {
+      if (source.isConnected) { window.htmx.ajax("GET", config.path, { source: source, target: detail.target }); }
+    }, wait * 1000);
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var detail = event.detail || {};
+    var region = document.getElementById("request-error");
+    if (!detail.successful) { return; }
+    if (detail.elt) { outageRetries.delete(detail.elt); }
+    if (region && !region.hidden && region.getAttribute("data-outage") === "true") {
+      region.hidden = true;
+      region.textContent = "";
+    }
   });
   // Move focus to the main heading after an htmx swap of the main region, for screen readers.
   document.addEventListener("htmx:afterSwap", function (event) {
