@@ -130,6 +130,20 @@ class ProviderRequest:
     headers: dict[str, str]
 
 
+def read_provider_request(handler: BaseHTTPRequestHandler) -> ProviderRequest | None:
+    """The form-encoded POST ``handler`` is serving; None when its sender died between headers and body
+    (a worker killed mid-send): a real API processes no cut-off request."""
+    length = int(handler.headers.get("Content-Length") or 0)
+    body = handler.rfile.read(length)
+    if len(body) < length:
+        handler.close_connection = True
+        return None
+    scheme, _, encoded = (handler.headers.get("Authorization") or "").partition(" ")
+    username, _, password = base64.b64decode(encoded).decode().partition(":") if scheme == "Basic" else ("", "", "")
+    form = dict(parse_qsl(body.decode()))
+    return ProviderRequest(handler.path, username, password, form, dict(handler.headers))
+
+
 @dataclass
 class ProviderServer:
     base_url: str
@@ -146,13 +160,10 @@ def provider_server() -> Iterator[ProviderServer]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            form = dict(parse_qsl(self.rfile.read(length).decode()))
-            scheme, _, encoded = (self.headers.get("Authorization") or "").partition(" ")
-            username, _, password = (
-                base64.b64decode(encoded).decode().partition(":") if scheme == "Basic" else ("", "", "")
-            )
-            state.requests.append(ProviderRequest(self.path, username, password, form, dict(self.headers)))
+            request = read_provider_request(self)
+            if request is None:
+                return
+            state.requests.append(request)
             if state.answer_status >= 400:
                 body = {"code": 21211, "message": "The 'To' number is not a valid phone number.", "status": 400}
             else:
@@ -259,9 +270,10 @@ class IdempotentProvider:
             self.requests.append(request)
             if key in self.sids:
                 return self.sids[key], False
+            to = request.form["To"]  # before the key is taken: a request that fails here took nothing
             sid = f"SM{len(self.sids):032d}"
             self.sids[key] = sid
-            self.handsets.append((request.form["To"], key))
+            self.handsets.append((to, key))
             self.accepted_at.append(time.monotonic())
             hold = len(self.held) < self.hold
             if hold:
@@ -275,11 +287,10 @@ def running_idempotent_provider(hold: int = 0) -> Iterator[IdempotentProvider]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            form = dict(parse_qsl(self.rfile.read(length).decode()))
-            _, _, encoded = (self.headers.get("Authorization") or "").partition(" ")
-            username, _, password = base64.b64decode(encoded).decode().partition(":")
-            sid, hold = state.accept(ProviderRequest(self.path, username, password, form, dict(self.headers)))
+            request = read_provider_request(self)
+            if request is None:
+                return  # its Idempotency-Key stays unused, as at a real API
+            sid, hold = state.accept(request)
             if hold:
                 state.release.wait(timeout=60)  # the provider took it; the answer is "still on its way"
             data = json.dumps({"sid": sid, "status": "queued"}).encode()
