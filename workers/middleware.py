@@ -162,13 +162,14 @@ class StopSignalOnce(Middleware):
         graceful = signal.getsignal(signal.SIGTERM)
         if not callable(graceful):
             return
-        first: list[float] = []
+        first_signal: float | None = None
 
         def on_sigterm(signum: int, frame: Any) -> None:
-            if not first:
-                first.append(time.monotonic())
+            nonlocal first_signal
+            if first_signal is None:
+                first_signal = time.monotonic()
                 graceful(signum, frame)
-            elif time.monotonic() - first[0] >= REPEATED_SIGNAL_SECONDS:
+            elif time.monotonic() - first_signal >= REPEATED_SIGNAL_SECONDS:
                 log.warning("asked again to stop: ending the worker process now")
                 os._exit(KILLED_EXIT_STATUS)
 
