@@ -246,6 +246,10 @@ async def _run(stack: Stack, smtp: SmtpServer, provider: IdempotentProvider) -> 
         assert not running.done(), running.exception() if running.done() else ""
 
     async def restart(name: str, stop: Callable[[], None], start: Callable[[], None], pause: float = 0) -> Fault:
+        if stop == stack.postgres.crash:
+            # Claimed just before the crash: read now as well, in case PostgreSQL takes longer to come back than
+            # a claim takes to go stale, and a retry has already sent the message again when it is read below.
+            stranded.update(await _sending(stack.admin_url))
         injected = time.monotonic()
         await asyncio.to_thread(stop)
         if stop == stack.worker.kill:  # what the dead worker had claimed: its sends were cut off
