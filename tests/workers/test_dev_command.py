@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
+import asyncpg
 import httpx
+import pytest
 
 from core.platform import DEMO_EMAIL, DEMO_PASSWORD, DEMO_SLUG
 from core.testing.portal import csrf_of
+from core.testing.services import TestServices, create_database, drop_database, with_database
 from tests.workers.conftest import wait_for
 
 
@@ -56,16 +60,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_dev_serves_and_runs_jobs_end_to_end_then_stops_cleanly(tmp_path: Path, owner_db: Any) -> None:
+@pytest.fixture
+async def dev_database(test_services: TestServices) -> AsyncIterator[str]:
+    """An empty database of its own, as `make dev` starts with: the session's holds some 3,000 organizations
+    by now, and a scheduler ticking all of their periodic jobs on two cores made the API miss a 5 s timeout
+    in one CI run. `carecoord dev` migrates it and seeds the demo itself."""
+    database = f"carecoord_dev_{secrets.token_hex(4)}"
+    await create_database(test_services.admin_url, database)
+    try:
+        yield with_database(test_services.admin_url, database)
+    finally:
+        await drop_database(test_services.admin_url, database)
+
+
+async def test_dev_serves_and_runs_jobs_end_to_end_then_stops_cleanly(tmp_path: Path, dev_database: str) -> None:
     port = free_port()
     env = {
         **os.environ,
+        "DATABASE_URL": dev_database,
         "DATA_DIR": str(tmp_path),
         "QUEUE_NAMESPACE": f"dev-{port}",
         "OUTBOX_SWEEP_SECONDS": "1",
         "LOG_LEVEL": "WARNING",
     }
     dev = start_dev(port, env)
+    owner_db = None
     try:
 
         async def health() -> int:
@@ -76,6 +95,7 @@ async def test_dev_serves_and_runs_jobs_end_to_end_then_stops_cleanly(tmp_path: 
                 return 0
 
         assert await wait_for(health, lambda code: code == 200, seconds=90, what="the API") == 200
+        owner_db = await asyncpg.connect(dev_database)
         outbox_id = await asyncio.to_thread(carecoord, env, "jobs", "ping", "--tenant", "demo", "--note", f"dev-{port}")
         # outbox -> relay (scheduler) -> Redis -> worker -> job_pings: every process took part
         await wait_for(
@@ -106,6 +126,8 @@ async def test_dev_serves_and_runs_jobs_end_to_end_then_stops_cleanly(tmp_path: 
         assert "Demo Community Clinic" in worklist.text
         assert "Referral board" in worklist.text  # the demo's modules are in the menu
     finally:
+        if owner_db is not None:
+            await owner_db.close()
         dev.send_signal(signal.SIGINT)
         started = time.monotonic()
         output, _ = await asyncio.to_thread(dev.communicate, timeout=60)
