@@ -22,6 +22,8 @@ from core.embedded import EmbeddedServices, start_embedded
 
 @dataclass
 class TestServices:
+    __test__ = False  # a fixture's value, not a test class for pytest to collect
+
     admin_url: str
     database_url: str
     redis_url: str
