@@ -10,7 +10,6 @@ the server's. The server's side of an outage (the 503 page and fragment) is in `
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +19,7 @@ from playwright.async_api import Page, Route, expect
 from core.testing.browser import LiveServer, Screenshot
 from core.testing.fixtures import Org, enable_module
 from tests.portal.steps import log_in
+from tests.workers.conftest import wait_for
 
 OUTAGE_FRAGMENT = (
     '<div class="alert" role="alert"><strong>Service Unavailable.</strong> '
@@ -27,18 +27,31 @@ OUTAGE_FRAGMENT = (
 )
 
 
+BOARD_CARDS = "**/portal/referrals/board/cards*"
+"""The board's own refresh (every 30 s), which the tests answer through the browser's router."""
+
+
 async def settles_at(probe: Callable[[], Any], expected: Any, seconds: float = 10) -> None:
     """Wait until ``probe()`` equals ``expected`` (the browser answers routes in real time)."""
-    deadline = time.monotonic() + seconds
-    while probe() != expected:
-        assert time.monotonic() < deadline, f"{probe()!r} never became {expected!r}"
-        await asyncio.sleep(0.05)
+    await wait_for(
+        lambda: asyncio.sleep(0, probe()), lambda value: value == expected, seconds=seconds, what=repr(expected)
+    )
+
+
+async def open_board(
+    page: Page, live_server: LiveServer, client: AsyncTestClient[Any], org: Org, refresh: Callable[[Route], Any]
+) -> None:
+    """The referral board on a clock the test runs, its refresh answered by ``refresh``."""
+    await enable_module(client, org, "referrals")
+    await page.clock.install()
+    await log_in(page, live_server, org.slug, org.email, org.password)
+    await page.route(BOARD_CARDS, refresh)
+    await page.goto(f"{live_server.url}/portal/referrals/board")
 
 
 async def test_a_refresh_met_by_an_outage_says_so_retries_after_the_pause_and_clears_the_message(
     live_server: LiveServer, page: Page, client: AsyncTestClient[Any], org: Org, screenshot: Screenshot
 ) -> None:
-    await enable_module(client, org, "referrals")
     refreshes: list[int] = []
     outage = {"on": True}
 
@@ -54,10 +67,7 @@ async def test_a_refresh_met_by_an_outage_says_so_retries_after_the_pause_and_cl
             refreshes.append(200)
             await route.continue_()
 
-    await page.clock.install()
-    await log_in(page, live_server, org.slug, org.email, org.password)
-    await page.route("**/portal/referrals/board/cards*", board_cards)
-    await page.goto(f"{live_server.url}/portal/referrals/board")
+    await open_board(page, live_server, client, org, board_cards)
     alert = page.locator("#request-error")
     await expect(alert).to_be_hidden()
 
@@ -85,17 +95,13 @@ async def test_a_refresh_met_by_an_outage_says_so_retries_after_the_pause_and_cl
 async def test_an_outage_that_lasts_is_retried_three_times_then_left_to_the_refresh(
     live_server: LiveServer, page: Page, client: AsyncTestClient[Any], org: Org
 ) -> None:
-    await enable_module(client, org, "referrals")
     refreshes: list[str] = []
 
     async def always_down(route: Route) -> None:
         refreshes.append(route.request.method)
         await route.fulfill(status=503, headers={"Retry-After": "5"}, body=OUTAGE_FRAGMENT)
 
-    await page.clock.install()
-    await log_in(page, live_server, org.slug, org.email, org.password)
-    await page.route("**/portal/referrals/board/cards*", always_down)
-    await page.goto(f"{live_server.url}/portal/referrals/board")
+    await open_board(page, live_server, client, org, always_down)
     await page.clock.run_for(30_000)
     for _ in range(5):
         await page.clock.run_for(5_000)
@@ -111,7 +117,6 @@ async def test_a_refusal_stays_on_screen_when_a_later_refresh_succeeds(
 ) -> None:
     """Only an outage's message goes away with the next success; a refusal (409, 403) is about what the
     user did, and a passive refresh coming back must not hide it."""
-    await enable_module(client, org, "referrals")
     refreshes: list[int] = []
 
     async def refused_once(route: Route) -> None:
@@ -122,10 +127,7 @@ async def test_a_refusal_stays_on_screen_when_a_later_refresh_succeeds(
             refreshes.append(200)
             await route.continue_()
 
-    await page.clock.install()
-    await log_in(page, live_server, org.slug, org.email, org.password)
-    await page.route("**/portal/referrals/board/cards*", refused_once)
-    await page.goto(f"{live_server.url}/portal/referrals/board")
+    await open_board(page, live_server, client, org, refused_once)
     alert = page.locator("#request-error")
     # counted after portal.js has seen the same event (listeners run in the order they were added)
     await page.evaluate(
@@ -135,10 +137,13 @@ async def test_a_refusal_stays_on_screen_when_a_later_refresh_succeeds(
     await page.clock.run_for(30_000)
     await expect(alert).to_contain_text("Someone else changed this")
     await page.clock.run_for(30_000)
-    deadline = time.monotonic() + 10  # page.wait_for_function evaluates a string: the CSP forbids it
-    while await page.evaluate("() => window.refreshedOk || 0") < 1:
-        assert time.monotonic() < deadline, "the successful refresh was never handled"
-        await asyncio.sleep(0.05)
+    # polled from here: page.wait_for_function evaluates a string, which the CSP forbids
+    await wait_for(
+        lambda: page.evaluate("() => window.refreshedOk || 0"),
+        lambda handled: handled >= 1,
+        seconds=10,
+        what="the successful refresh to be handled",
+    )
     assert refreshes == [409, 200]
     await expect(alert).to_be_visible()
     await expect(alert).to_contain_text("Someone else changed this")

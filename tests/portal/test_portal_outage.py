@@ -38,6 +38,12 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
         redis.kill()
 
 
+def _serving_on(own_redis: RedisServer) -> Any:
+    """``carecoord serve`` on this test's Redis, its log at INFO."""
+    env = {"REDIS_URL": own_redis.url, "PORTAL_COOKIE_SECURE": "false", "LOGIN_RATE_LIMIT_PER_MINUTE": "1000"}
+    return serving(log_level="INFO", env=env)
+
+
 def _back_within(http: httpx.Client, path: str, seconds: float) -> httpx.Response:
     deadline = time.monotonic() + seconds
     while True:
@@ -48,8 +54,7 @@ def _back_within(http: httpx.Client, path: str, seconds: float) -> httpx.Respons
 
 
 def test_pages_met_by_a_redis_outage_say_so_reload_and_keep_the_session(own_redis: RedisServer) -> None:
-    env = {"REDIS_URL": own_redis.url, "PORTAL_COOKIE_SECURE": "false", "LOGIN_RATE_LIMIT_PER_MINUTE": "1000"}
-    with serving(log_level="INFO", env=env) as (base_url, log_path), httpx.Client(base_url=base_url) as http:
+    with _serving_on(own_redis) as (base_url, log_path), httpx.Client(base_url=base_url) as http:
         portal_login_over_http(http, *create_organization_over_http(http, "outage", "Outage Clinic"))
         assert http.get("/portal/").status_code == 200
         form = http.get("/portal/patients/new")
@@ -110,11 +115,6 @@ async def _kill_redis_while_it_waits(
         assert not sent.done(), sent.result().status_code
         own_redis.kill()
     return await sent
-
-
-def _serving_on(own_redis: RedisServer) -> Any:
-    env = {"REDIS_URL": own_redis.url, "PORTAL_COOKIE_SECURE": "false", "LOGIN_RATE_LIMIT_PER_MINUTE": "1000"}
-    return serving(log_level="INFO", env=env)
 
 
 async def test_redis_lost_while_a_page_is_being_made_still_answers_the_page(
